@@ -1,0 +1,267 @@
+"""Sampling text from the model: temperature, top-k, top-p, streaming, batched temperature sweeps.
+
+The prompt is fed once, after an `<eos>` (so it starts a new line, as every line did in training);
+then one token per step, carrying the LSTM state. (The notebook re-fed the whole prefix at every
+step on top of the carried state: quadratic time, and the prompt conditioned on twice.)
+
+Randomness comes only from a `torch.Generator` per sequence, seeded from `seed`: the global RNG is
+never touched, so concurrent users cannot disturb each other, and row i of a `sweep` draws exactly
+what `generate(..., temperature=temperatures[i], seed=seed)` draws.
+"""
+
+import math
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .text import EOS, UNK, Vocab, detokenize, tokenize
+
+
+# ------------------------------------------------------------------------------- pure functions
+def filter_logits(logits: torch.Tensor, temperature: torch.Tensor, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Scale by temperature, then keep the top-k, then the top-p nucleus (Hugging Face semantics).
+
+    logits (B, V) float, temperature (B,) > 0. Removed entries become -inf. Top-p keeps the
+    smallest set of tokens whose probability mass reaches p, and never fewer than one token.
+    """
+    x = logits / temperature[:, None]  # (B, V)
+    if top_k:
+        k = min(top_k, x.size(-1))
+        kth = x.topk(k, dim=-1).values[:, -1:]  # (B, 1)
+        x = x.masked_fill(x < kth, -math.inf)
+    if top_p is not None and top_p < 1.0:
+        # As transformers' TopPLogitsWarper: sort ascending, drop the tail whose mass is <= 1 - p.
+        sorted_x, order = torch.sort(x, dim=-1)  # (B, V)
+        cum = sorted_x.softmax(dim=-1).cumsum(dim=-1)
+        remove = cum <= 1 - top_p
+        remove[:, -1] = False  # the most likely token always stays
+        x = x.masked_fill(remove.scatter(1, order, remove), -math.inf)
+    return x
+
+
+def sample_next_token(logits: torch.Tensor, temperature: Sequence[float], generators: Sequence[torch.Generator],
+                      top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Pick one token per row: logits (B, V) -> ids (B,).
+
+    Temperature 0 means greedy (argmax; no random draw). Otherwise one draw from row b's own
+    generator, so a row's choice never depends on the other rows.
+    """
+    ids = logits.argmax(dim=-1)  # (B,)
+    hot = [b for b, t in enumerate(temperature) if t > 0]
+    if hot:
+        temps = logits.new_tensor([temperature[b] for b in hot])  # (b,)
+        probs = filter_logits(logits[hot], temps, top_k, top_p).softmax(dim=-1)  # (b, V)
+        for row, b in enumerate(hot):
+            ids[b] = torch.multinomial(probs[row], 1, generator=generators[b])[0]
+    return ids
+
+
+def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy in bits along the last dimension (0 log 0 = 0)."""
+    logp = torch.where(probs > 0, probs.log2(), torch.zeros_like(probs))
+    return -(probs * logp).sum(dim=-1)
+
+
+# ---------------------------------------------------------------------------------- arguments
+def random_seed() -> int:
+    """A fresh seed from the OS, small enough to read out and type back in."""
+    return secrets.randbelow(2**31)
+
+
+def _check_temperature(t) -> float:
+    try:
+        value = float(t)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number, got {t!r}") from None
+    if isinstance(t, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"temperature must be a finite number >= 0, got {t!r}")
+    return value
+
+
+def _check_args(max_new_tokens, top_k, top_p, seed) -> tuple[int, int | None, float | None, int]:
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
+        raise ValueError(f"top_k must be None or an integer >= 0 (0 = off), got {top_k!r}")
+    if top_p is not None:
+        if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not (0.0 < top_p <= 1.0):
+            raise ValueError(f"top_p must be None or a number in (0, 1], got {top_p!r}")
+        top_p = float(top_p)
+    if seed is None:
+        seed = random_seed()
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not (0 <= seed < 2**63):
+        raise ValueError(f"seed must be None or an integer in [0, 2**63), got {seed!r}")
+    return max_new_tokens, top_k or None, top_p, seed
+
+
+# ------------------------------------------------------------------------------------ results
+@dataclass
+class Generation:
+    prompt: str
+    prompt_tokens: list[str]  # the prompt as the tokenizer saw it
+    tokens: list[str] = field(default_factory=list)  # the new tokens
+    probs: list[float] = field(default_factory=list)  # the model's probability of each, before temperature
+    temperature: float = 1.0
+    seed: int = 0  # the seed actually used: pass it back to reproduce this result
+    unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
+
+    @property
+    def text(self) -> str:
+        """Prompt and continuation as readable text."""
+        return detokenize(self.prompt_tokens + self.tokens)
+
+
+@dataclass
+class StreamToken:
+    token: str
+    prob: float  # the model's probability of this token, before temperature
+
+
+@dataclass
+class Distribution:
+    temperature: float
+    tokens: list[str]  # the most likely next tokens, best first (the same order at every temperature > 0)
+    probs: list[float]  # their probability after temperature, top-k and top-p
+    entropy: float  # of the whole distribution actually sampled from, in bits
+
+
+# ----------------------------------------------------------------------------------- the loop
+def _prompt_state(model, vocab: Vocab, prompt: str):
+    """Feed `<eos> + prompt` once; return the last logits (1, V) and the state."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+    words = tokenize(prompt)
+    ids = [vocab.eos_index] + vocab.encode(words)
+    device = next(model.parameters()).device
+    src = torch.tensor([ids], device=device)  # (1, T)
+    with torch.no_grad():
+        logits, hidden = model(src)  # (1, T, V)
+    logits = logits[:, -1].float()  # (1, V)
+    logits[:, vocab.unk_index] = -math.inf  # <unk> is never emitted
+    unknown = [w for w in words if w not in vocab]
+    return words, unknown, logits, hidden
+
+
+def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos):
+    """Sample len(temperatures) continuations in one batch. Yields (generations, [(row, token, prob)])
+    once per step, for the rows that produced a token at that step."""
+    temps = [_check_temperature(t) for t in temperatures]
+    max_new_tokens, top_k, top_p, seed = _check_args(max_new_tokens, top_k, top_p, seed)
+    was_training = model.training
+    model.eval()
+    try:
+        words, unknown, logits, hidden = _prompt_state(model, vocab, prompt)
+        gens = [Generation(prompt, words, temperature=t, seed=seed, unknown_words=unknown) for t in temps]
+        device = logits.device
+        rows = list(range(len(temps)))  # rows still generating
+        generators = [torch.Generator(device=device).manual_seed(seed) for _ in temps]
+        n = len(rows)
+        logits = logits.expand(n, -1)  # (B, V): the prompt is the same for every row
+        hidden = [(h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous()) for h, c in hidden]
+        for step in range(max_new_tokens):
+            ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
+            model_probs = logits.softmax(dim=-1).gather(1, ids[:, None])[:, 0]  # (B,)
+            ids_list, probs_list = ids.tolist(), model_probs.tolist()
+            events, keep = [], []
+            for j, (r, tok_id, p) in enumerate(zip(rows, ids_list, probs_list)):
+                if tok_id == vocab.eos_index and stop_at_eos:
+                    continue
+                token = vocab.itos[tok_id]
+                gens[r].tokens.append(token)
+                gens[r].probs.append(p)
+                events.append((r, token, p))
+                keep.append(j)
+            yield gens, events
+            if step == max_new_tokens - 1:
+                break  # no need to compute logits nobody will sample from
+            if len(keep) < len(rows):  # drop finished rows from the batch
+                rows = [rows[j] for j in keep]
+                if not rows:
+                    break
+                index = torch.tensor(keep, device=device)
+                ids = ids[index]
+                hidden = [(h[:, index], c[:, index]) for h, c in hidden]
+            logits, hidden = model.step(ids, hidden)  # (B, V)
+            logits[:, vocab.unk_index] = -math.inf
+        yield gens, []
+    finally:
+        model.train(was_training)
+
+
+# --------------------------------------------------------------------------------- public API
+def generate(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+             stop_at_eos: bool = True) -> Generation:
+    """Continue `prompt`. Temperature 0 is greedy; seed None draws a fresh seed (see `.seed`).
+
+    >>> g = generate(model, vocab, "the scarecrow", max_new_tokens=5, temperature=0.7, seed=1)
+    >>> g.tokens, g.text   # (['said', ',', ...], 'The scarecrow said, ...')
+    """
+    gens = None
+    for gens, _ in _run(model, vocab, prompt, [temperature], max_new_tokens, top_k, top_p, seed, stop_at_eos):
+        pass
+    return gens[0]
+
+
+def stream(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0,
+           top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+           stop_at_eos: bool = True) -> Iterator[StreamToken]:
+    """Like `generate`, but yields each new token (with its probability) as soon as it is sampled.
+
+    Arguments are checked when the first token is asked for. Pass an explicit `seed` to be able to
+    report it; with None a fresh one is used.
+    """
+    for _, events in _run(model, vocab, prompt, [temperature], max_new_tokens, top_k, top_p, seed, stop_at_eos):
+        for _, token, p in events:
+            yield StreamToken(token, p)
+
+
+def sweep(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], max_new_tokens: int = 100,
+          top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+          stop_at_eos: bool = True) -> list[Generation]:
+    """One continuation per temperature, all in one batched forward pass per step.
+
+    Row i equals `generate(..., temperature=temperatures[i], seed=seed)` token for token.
+    """
+    if len(temperatures) == 0:
+        raise ValueError("temperatures must not be empty")
+    gens = None
+    for gens, _ in _run(model, vocab, prompt, list(temperatures), max_new_tokens, top_k, top_p, seed, stop_at_eos):
+        pass
+    return gens
+
+
+@torch.no_grad()
+def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], top: int = 20,
+                            top_k: int | None = None, top_p: float | None = None) -> list[Distribution]:
+    """For each temperature, the `top` most likely next tokens with their probabilities after
+    temperature/top-k/top-p (what `generate` would sample from), and the entropy in bits."""
+    temps = [_check_temperature(t) for t in temperatures]
+    _, top_k, top_p, _ = _check_args(0, top_k, top_p, 0)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    was_training = model.training
+    model.eval()
+    try:
+        _, _, logits, _ = _prompt_state(model, vocab, prompt)  # (1, V)
+    finally:
+        model.train(was_training)
+    n = min(top, len(vocab) - 1)  # <unk> is masked, so never listed
+    order = logits[0].topk(n).indices  # (n,) temperature does not change the ranking
+    tokens = [vocab.itos[i] for i in order.tolist()]
+    out = []
+    for t in temps:
+        if t == 0:
+            probs = F.one_hot(logits.argmax(dim=-1), logits.size(-1)).float()  # (1, V)
+        else:
+            probs = filter_logits(logits, logits.new_tensor([t]), top_k, top_p).softmax(dim=-1)  # (1, V)
+        out.append(Distribution(t, tokens, probs[0, order].tolist(), float(entropy_bits(probs[0]))))
+    return out
+
+
+__all__ = ["Generation", "StreamToken", "Distribution", "generate", "stream", "sweep", "next_token_distribution",
+           "filter_logits", "sample_next_token", "entropy_bits", "random_seed", "EOS", "UNK"]

@@ -9,6 +9,7 @@
 
 import argparse
 import math
+import os
 import sys
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", default=None, help="where checkpoints go (default: OUT/checkpoints)")
     p.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps (0: epoch ends only)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start afresh even if --out already holds a run")
     p.add_argument("--device", default=None, help="force a device (cpu, cuda, cuda:1, mps); default: CUDA > MPS > CPU")
     p.add_argument("--amp", choices=["bf16"], default=None, help="bfloat16 autocast (CUDA only)")
     p.add_argument("--push-to-hub", metavar="REPO_ID", default=None,
@@ -87,37 +89,85 @@ def config_from_args(args) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def _error(message: str, status: int = 2) -> int:
+    """One line on stderr, no usage dump, no traceback."""
+    print(f"train.py: error: {message}", file=sys.stderr)
+    return status
+
+
+def _flag_message(message: str) -> str:
+    """'batch_size must be ...' -> '--batch-size must be ...': name the flag the user typed."""
+    name = message.split(" ", 1)[0]
+    if name in {f.name for f in fields(TrainConfig)}:
+        return "--" + name.replace("_", "-") + message[len(name):]
+    return message
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)  # malformed flags: argparse's usage + error, exit 2
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which handles it itself)
+        print("train.py: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    # Every check that needs no data comes first: bad input fails fast and writes nothing.
     cfg = config_from_args(args)
     try:
         cfg.validate()
     except ValueError as e:
-        parser.error(str(e))
+        return _error(_flag_message(str(e)))
     if args.checkpoint_every < 0:
-        parser.error(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+        return _error(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} exists and is not a folder")
+        return _error(f"--out {out} exists and is not a folder")
     ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
+    if ckpt_dir.exists() and not ckpt_dir.is_dir():
+        return _error(f"checkpoint folder {ckpt_dir} exists and is not a folder")
     if args.resume and not (ckpt_dir / "last.pt").is_file():
-        parser.error(f"--resume: no checkpoint at {ckpt_dir / 'last.pt'}")
+        return _error(f"--resume: no checkpoint at {ckpt_dir / 'last.pt'}")
+    if not args.resume and not args.overwrite and ((ckpt_dir / "last.pt").is_file() or (out / "model.safetensors").is_file()):
+        return _error(f"--out {out} already holds a run: pass --resume to continue it, --overwrite to start over, "
+                      f"or choose another --out")
+    if args.push_to_hub:
+        from huggingface_hub import get_token
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+        try:
+            validate_repo_id(args.push_to_hub)
+        except HFValidationError as e:
+            return _error(f"--push-to-hub {args.push_to_hub!r} is not a valid repo id: {str(e).splitlines()[0]}")
+        if get_token() is None:  # found out now, not after hours of training
+            return _error("--push-to-hub needs a Hugging Face token: set HF_TOKEN or run `hf auth login`")
 
     import lm
     from lm.card import hardware, write_model_card
-    from lm.training import train
+    from lm.training import pick_device, train
+
+    try:
+        device = pick_device(args.device)
+    except ValueError as e:
+        return _error(str(e))
+    if args.amp and device.type != "cuda":
+        return _error(f"--amp {args.amp} needs a CUDA device, got {device}")
+    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 reports and writes
 
     try:
         corpus = lm.load_corpus(cfg.dataset, min_freq=cfg.min_freq)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"train.py: error: {e}", file=sys.stderr)
-        return 2
-    print(f"dataset {cfg.dataset}: vocab {len(corpus.vocab):,}, tokens train {corpus.train.numel():,} "
-          f"validation {corpus.validation.numel():,} test {corpus.test.numel():,}")
+    except (ValueError, OSError, RuntimeError) as e:
+        return _error(str(e))
     num_params = lm.LSTMLanguageModel(**asdict(cfg.model_config(len(corpus.vocab)))).num_parameters()
-    print(f"model: {num_params:,} trainable parameters")
+    if is_main:
+        print(f"dataset {cfg.dataset}: vocab {len(corpus.vocab):,}, tokens train {corpus.train.numel():,} "
+              f"validation {corpus.validation.numel():,} test {corpus.test.numel():,}")
+        print(f"model: {num_params:,} trainable parameters")
     hw = hardware()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        hw += f", DistributedDataParallel over {world} processes"
 
     def on_epoch_end(history, best_valid, test_loss):
         seconds = sum(h["seconds"] for h in history)
@@ -131,18 +181,21 @@ def main(argv=None) -> int:
         result = train(cfg, out, checkpoint_dir=ckpt_dir, resume=args.resume, checkpoint_every=args.checkpoint_every,
                        device=args.device, amp=args.amp, corpus=corpus, progress=not args.no_progress,
                        on_epoch_end=on_epoch_end)
-    except ValueError as e:
-        print(f"train.py: error: {e}", file=sys.stderr)
-        return 2
-    if result.stopped_early and result.test_loss is None:
-        return 130  # interrupted: checkpoint written, resume later
+    except ValueError as e:  # data too small for the batch, checkpoint of another config/vocab, corrupt checkpoint
+        return _error(str(e))
+    if result.interrupted:
+        return 130  # Ctrl-C / SIGTERM: checkpoint written, resume later
     if result.test_loss is not None:
         print(f"best valid ppl {math.exp(result.best_valid_loss):.2f} | test ppl {math.exp(result.test_loss):.2f} | "
               f"{result.wall_seconds / 60:.1f} min | model in {out}")
-    if args.push_to_hub and result.test_loss is not None:
+    if args.push_to_hub and is_main and math.isfinite(result.best_valid_loss):
         from lm.hub import push_folder
 
-        url = push_folder(out, args.push_to_hub)
+        try:
+            url = push_folder(out, args.push_to_hub)
+        except Exception as e:  # network, auth, Hub errors: the trained model is safe in --out
+            reason = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            return _error(f"push to {args.push_to_hub} failed ({reason}); the model is saved in {out}", 1)
         print(f"pushed {out} to {url}")
     return 0
 

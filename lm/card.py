@@ -47,7 +47,7 @@ def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: 
                      history: list[dict], best_valid_loss: float, test_loss: float | None,
                      wall_seconds: float, hardware_name: str, dataset_tokens: dict | None = None,
                      repo_id: str | None = None) -> Path:
-    """Write README.md (Hub metadata + body), training_history.json and the curve into `folder`."""
+    """Write README.md (Hub metadata + body), training_results.json and the curve into `folder`."""
     folder = Path(folder)
     summary = {"parameters": num_parameters, "vocab_size": vocab_size, "epochs": len(history),
                "minutes": wall_seconds / 60, "hardware": hardware_name,

@@ -58,7 +58,8 @@ def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch
 
 
 def _cast_copy(model: LSTMLanguageModel, dtype: torch.dtype) -> LSTMLanguageModel:
-    copy = LSTMLanguageModel(**model.config_dict())
+    with torch.random.fork_rng(devices=[]):  # building a model draws init weights: keep the global RNG as it was
+        copy = LSTMLanguageModel(**model.config_dict())
     copy.load_state_dict(model.state_dict())
     return copy.to(dtype)
 
@@ -67,16 +68,20 @@ def _looks_like_path(s: str) -> bool:
     return s.startswith((".", "/", "~")) or "\\" in s or s.count("/") != 1 or os.path.exists(s)
 
 
-def _resolve(source: str, revision: str | None) -> dict[str, str]:
-    """Local paths of the three files, from a folder or a Hub repo (cache first, then network)."""
+def _resolve(source, revision: str | None) -> dict[str, str]:
+    """Local paths of the three files, from a folder or a Hub repo (cache first, then network).
+
+    A Path (any os.PathLike) is always a folder, never a repo id; "~" is expanded."""
     names = (CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME)
+    is_path = isinstance(source, os.PathLike)
+    source = os.path.expanduser(os.fspath(source) if is_path else str(source))
     if os.path.isdir(source):
         paths = {n: os.path.join(source, n) for n in names}
         missing = [n for n, p in paths.items() if not os.path.isfile(p)]
         if missing:
             raise FileNotFoundError(f"model folder {source} is missing {', '.join(missing)}")
         return paths
-    if _looks_like_path(source):
+    if is_path or _looks_like_path(source):
         raise FileNotFoundError(f"model folder {source} does not exist")
     from huggingface_hub import hf_hub_download
 
@@ -95,7 +100,7 @@ def load_pretrained(source, revision: str | None = None, device: str | torch.dev
 
     >>> model, vocab = load_pretrained("assets/oz-lstm")
     """
-    paths = _resolve(str(source), revision)
+    paths = _resolve(source, revision)
     try:
         config = json.loads(Path(paths[CONFIG_NAME]).read_text())
         if not isinstance(config, dict):
@@ -103,7 +108,8 @@ def load_pretrained(source, revision: str | None = None, device: str | torch.dev
         model_type = config.pop("model_type", None)
         if model_type != MODEL_TYPE:
             raise ValueError(f"model_type is {model_type!r}, expected {MODEL_TYPE!r}")
-        model = LSTMLanguageModel(**LMConfig.from_dict(config).__dict__)
+        with torch.random.fork_rng(devices=[]):  # the init draws are overwritten: leave the global RNG alone
+            model = LSTMLanguageModel(**LMConfig.from_dict(config).__dict__)
     except (ValueError, TypeError) as e:
         raise ValueError(f"bad model config {paths[CONFIG_NAME]}: {e}") from e
     vocab = Vocab.load(paths[VOCAB_NAME])
@@ -117,6 +123,11 @@ def load_pretrained(source, revision: str | None = None, device: str | torch.dev
     return model.to(device).eval(), vocab
 
 
+# Never uploaded: training checkpoints (in checkpoints/, or anywhere when --checkpoint-dir is the
+# folder itself) and the temp files of interrupted atomic writes (model files, vocab, card, curve).
+IGNORE_ON_PUSH = ["checkpoints/*", "*.pt", "*.tmp", "*.tmp.*"]
+
+
 def push_folder(folder, repo_id: str, token: str | None = None, private: bool | None = None,
                 commit_message: str = "Upload LSTM language model") -> str:
     """Create the Hub repo if needed and upload the whole folder (weights, vocab, card, curve) in one
@@ -126,5 +137,5 @@ def push_folder(folder, repo_id: str, token: str | None = None, private: bool | 
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
     info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
-                             commit_message=commit_message, ignore_patterns=["checkpoints/*", "*.tmp"])
+                             commit_message=commit_message, ignore_patterns=IGNORE_ON_PUSH)
     return str(getattr(info, "commit_url", info))

@@ -18,10 +18,10 @@ def evaluate(model, data: torch.Tensor, batch_size: int = 128, seq_len: int = 50
     """Mean token cross-entropy (nats) of `model` on the 1-D token ids `data`."""
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
         raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+    device = next(model.parameters()).device
+    streams = batchify(data, batch_size).to(device)  # (B, N); may raise, so before model.eval()
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    streams = batchify(data, batch_size).to(device)  # (B, N)
     total, count = torch.zeros((), dtype=torch.float64, device=device), 0
     hidden = None
     try:

@@ -10,6 +10,7 @@ what `generate(..., temperature=temperatures[i], seed=seed)` draws.
 """
 
 import math
+import numbers
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,17 +48,60 @@ def sample_next_token(logits: torch.Tensor, temperature: Sequence[float], genera
                       top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
     """Pick one token per row: logits (B, V) -> ids (B,).
 
-    Temperature 0 means greedy (argmax; no random draw). Otherwise one draw from row b's own
-    generator, so a row's choice never depends on the other rows.
+    Temperature 0 means greedy (argmax; no random draw). Otherwise one uniform number from row b's
+    own generator picks the token by inverse CDF, so a row's choice never depends on the other rows.
     """
-    ids = logits.argmax(dim=-1)  # (B,)
     hot = [b for b, t in enumerate(temperature) if t > 0]
+    if len(hot) == logits.size(0):  # every row samples: no argmax, no row gather
+        temps = logits.new_tensor(list(temperature))  # (B,)
+        probs = filter_logits(logits, temps, top_k, top_p).softmax(dim=-1)  # (B, V)
+        return draw_from(probs, [generators[b] for b in hot])
+    ids = logits.argmax(dim=-1)  # (B,)
     if hot:
         temps = logits.new_tensor([temperature[b] for b in hot])  # (b,)
         probs = filter_logits(logits[hot], temps, top_k, top_p).softmax(dim=-1)  # (b, V)
-        for row, b in enumerate(hot):
-            ids[b] = torch.multinomial(probs[row], 1, generator=generators[b])[0]
+        ids[torch.tensor(hot, device=ids.device)] = draw_from(probs, [generators[b] for b in hot])
     return ids
+
+
+# draw_from's first level: blocks of this many tokens.
+_BLOCK = 128
+
+
+def draw_from(probs: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+    """One token per row of probs (b, V), drawn with probability probs[r, i] / probs[r].sum().
+
+    Inverse CDF with one uniform number u per row from that row's generator: the token at which
+    the cumulative mass first exceeds u * total. Tokens with zero mass (<unk>, and those top-k or
+    top-p removed) are never picked. Done in two levels, over blocks of 128 tokens and then within
+    the chosen block, in float64 on small tensors. (`torch.multinomial` draws an exponential
+    variate for every vocabulary entry, ~0.25 ms a row on this CPU, and a full-vocabulary float64
+    cumsum costs a fresh ~1 MB buffer per step: both more than the rest of a bfloat16 sweep step.)
+    """
+    b, V = probs.shape
+    u = torch.cat([torch.rand(1, generator=g, dtype=torch.float64, device=probs.device) for g in generators])
+    full = V // _BLOCK * _BLOCK
+    sums = probs[:, :full].unflatten(1, (-1, _BLOCK)).sum(dim=-1)  # (b, V // K)
+    if full < V:
+        sums = torch.cat([sums, probs[:, full:].sum(dim=-1, keepdim=True)], dim=1)  # (b, nb)
+    sums = sums.double()
+    cum = sums.cumsum(dim=-1)  # (b, nb)
+    total = cum[:, -1:].contiguous()  # (b, 1)
+    if not bool(torch.all((total > 0) & total.isfinite())):  # as torch.multinomial refuses them
+        raise RuntimeError("probability tensor contains nan, inf or no mass")
+    target = u[:, None] * total  # (b, 1) in [0, total)
+    # The first block whose cumulative mass exceeds the target; rounding can never push it past the
+    # last block that has mass.
+    k = torch.minimum(torch.searchsorted(cum, target, right=True), torch.searchsorted(cum, total))  # (b, 1)
+    start = k * _BLOCK  # (b, 1)
+    index = start + torch.arange(_BLOCK, device=probs.device)  # (b, K)
+    inside = index < V
+    inner = probs.gather(1, index.clamp(max=V - 1)).double() * inside  # (b, K) the block's masses
+    inner_cum = inner.cumsum(dim=-1)  # (b, K)
+    rest = (target - (cum.gather(1, k) - sums.gather(1, k))).clamp(min=0)  # (b, 1) target within the block
+    j = torch.minimum(torch.searchsorted(inner_cum, rest, right=True),
+                      torch.searchsorted(inner_cum, inner_cum[:, -1:].contiguous()))  # (b, 1)
+    return (start + j)[:, 0]
 
 
 def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
@@ -73,11 +117,11 @@ def random_seed() -> int:
 
 
 def _check_temperature(t) -> float:
-    try:
-        value = float(t)
-    except (TypeError, ValueError):
-        raise ValueError(f"temperature must be a number, got {t!r}") from None
-    if isinstance(t, bool) or not math.isfinite(value) or value < 0:
+    # A string such as "0.7" is refused too, not parsed: float() would accept it.
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise ValueError(f"temperature must be a number, got {t!r}")
+    value = float(t)
+    if not math.isfinite(value) or value < 0:
         raise ValueError(f"temperature must be a finite number >= 0, got {t!r}")
     return value
 
@@ -130,8 +174,21 @@ class Distribution:
 
 
 # ----------------------------------------------------------------------------------- the loop
+def _mask_unk(logits: torch.Tensor, vocab: Vocab) -> torch.Tensor:
+    """A copy of logits (B, V) in which `<unk>` can never be chosen."""
+    logits = logits.clone()
+    logits[:, vocab.unk_index] = -math.inf
+    return logits
+
+
+# Prompts up to this many tokens (the leading <eos> included) are fed through `model.step`; longer
+# ones through `model.forward`, whose fixed cost per call is then repaid (measured on the notebook-size
+# model on CPU: forward of 8 tokens ~ the cost of 8 to 16 steps).
+_STEP_PROMPT_MAX = 8
+
+
 def _prompt_state(model, vocab: Vocab, prompt: str):
-    """Feed `<eos> + prompt` once; return the last logits (1, V) and the state."""
+    """Feed `<eos> + prompt` once; return the model's last logits (1, V, `<unk>` not masked) and the state."""
     if not isinstance(prompt, str):
         raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
     words = tokenize(prompt)
@@ -139,9 +196,15 @@ def _prompt_state(model, vocab: Vocab, prompt: str):
     device = next(model.parameters()).device
     src = torch.tensor([ids], device=device)  # (1, T)
     with torch.no_grad():
-        logits, hidden = model(src)  # (1, T, V)
-    logits = logits[:, -1].float()  # (1, V)
-    logits[:, vocab.unk_index] = -math.inf  # <unk> is never emitted
+        if len(ids) <= _STEP_PROMPT_MAX:
+            # A short prompt goes through `step`, a token at a time: the same numbers as forward, but
+            # nn.LSTM's call costs several steps' worth on CPU (it re-lays its weights out for oneDNN).
+            hidden = model.init_hidden(1)
+            for t in range(len(ids)):
+                logits, hidden = model.step(src[:, t], hidden)  # (1, V) float32
+        else:
+            logits, hidden = model(src)  # (1, T, V)
+            logits = logits[:, -1].float()  # (1, V)
     unknown = [w for w in words if w not in vocab]
     return words, unknown, logits, hidden
 
@@ -160,11 +223,13 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
         rows = list(range(len(temps)))  # rows still generating
         generators = [torch.Generator(device=device).manual_seed(seed) for _ in temps]
         n = len(rows)
-        logits = logits.expand(n, -1)  # (B, V): the prompt is the same for every row
+        raw = logits.expand(n, -1)  # (B, V): the prompt is the same for every row
         hidden = [(h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous()) for h, c in hidden]
         for step in range(max_new_tokens):
+            logits = _mask_unk(raw, vocab)  # <unk> is never emitted
             ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
-            model_probs = logits.softmax(dim=-1).gather(1, ids[:, None])[:, 0]  # (B,)
+            # The model's own probability (before temperature, and of the full distribution, <unk> included).
+            model_probs = raw.softmax(dim=-1).gather(1, ids[:, None])[:, 0]  # (B,)
             ids_list, probs_list = ids.tolist(), model_probs.tolist()
             events, keep = [], []
             for j, (r, tok_id, p) in enumerate(zip(rows, ids_list, probs_list)):
@@ -185,8 +250,7 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
                 index = torch.tensor(keep, device=device)
                 ids = ids[index]
                 hidden = [(h[:, index], c[:, index]) for h, c in hidden]
-            logits, hidden = model.step(ids, hidden)  # (B, V)
-            logits[:, vocab.unk_index] = -math.inf
+            raw, hidden = model.step(ids, hidden)  # (B, V)
         yield gens, []
     finally:
         model.train(was_training)
@@ -250,6 +314,7 @@ def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequ
         _, _, logits, _ = _prompt_state(model, vocab, prompt)  # (1, V)
     finally:
         model.train(was_training)
+    logits = _mask_unk(logits, vocab)  # what generate samples from
     n = min(top, len(vocab) - 1)  # <unk> is masked, so never listed
     order = logits[0].topk(n).indices  # (n,) temperature does not change the ranking
     tokens = [vocab.itos[i] for i in order.tolist()]
@@ -264,4 +329,4 @@ def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequ
 
 
 __all__ = ["Generation", "StreamToken", "Distribution", "generate", "stream", "sweep", "next_token_distribution",
-           "filter_logits", "sample_next_token", "entropy_bits", "random_seed", "EOS", "UNK"]
+           "filter_logits", "sample_next_token", "draw_from", "entropy_bits", "random_seed", "EOS", "UNK"]

@@ -105,9 +105,19 @@ RECIPES: dict[str, dict] = {
 
 # ------------------------------------------------------------------------------------ devices
 def pick_device(name: str | None = None) -> torch.device:
-    """CUDA > MPS > CPU unless `name` forces one."""
+    """CUDA > MPS > CPU unless `name` forces one (ValueError if that one is unknown or absent)."""
     if name:
-        return torch.device(name)
+        try:
+            dev = torch.device(name)
+        except (RuntimeError, ValueError):
+            raise ValueError(f"unknown device {name!r} (expected cpu, cuda, cuda:N or mps)") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {name!r}: CUDA is not available on this machine")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"device {name!r}: MPS is not available on this machine")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -148,6 +158,26 @@ class Dist:
         dist.all_gather_object(out, obj)
         return out
 
+    def any(self, flags: list[bool], device: torch.device) -> list[bool]:
+        """Element-wise OR of `flags` over all ranks, so that every rank takes the same branch."""
+        if not self.enabled:
+            return flags
+        import torch.distributed as dist
+
+        t = torch.tensor([int(f) for f in flags], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return [bool(v) for v in t.tolist()]
+
+    def mean(self, value: float, device: torch.device) -> float:
+        """Mean of a float over all ranks."""
+        if not self.enabled:
+            return value
+        import torch.distributed as dist
+
+        t = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return t.item() / self.world
+
     def close(self):
         if self.enabled:
             import torch.distributed as dist
@@ -171,7 +201,10 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(f"checkpoint {path} is corrupt or truncated: {type(e).__name__}: {e}") from e
+        # One line: torch's own messages (weights_only refusals) run over many lines.
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+        reason = type(e).__name__ + (f": {first}" if first and len(first) <= 100 else "")
+        raise ValueError(f"checkpoint {path} is corrupt or truncated ({reason})") from e
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a training checkpoint")
     if state.get("version") != CHECKPOINT_VERSION:
@@ -214,6 +247,24 @@ class CosineWithWarmup:
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+def train_step(net, model: LSTMLanguageModel, optimizer: torch.optim.Optimizer, src: torch.Tensor,
+               target: torch.Tensor, hidden, clip: float, autocast=contextlib.nullcontext()):
+    """One truncated-BPTT step, the notebook's: forward, cross-entropy, backward, clip, update.
+
+    `net` is `model` or its DistributedDataParallel wrapper. Returns the loss (a 0-d tensor, still on
+    the device: reading it is a host sync, left to the caller) and the carried hidden state.
+    """
+    hidden = model.detach_hidden(hidden)
+    optimizer.zero_grad(set_to_none=True)
+    with autocast:
+        logits, hidden = net(src, hidden)  # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten())
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.detach(), hidden
+
+
 @dataclass
 class TrainResult:
     model: LSTMLanguageModel
@@ -223,6 +274,7 @@ class TrainResult:
     test_loss: float | None
     stopped_early: bool  # interrupted or out of time
     wall_seconds: float
+    interrupted: bool = False  # by a signal (Ctrl-C, SIGTERM): a checkpoint is saved, --resume continues
 
 
 class Interrupted(Exception):
@@ -292,6 +344,7 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
         if len(ranks) != world:
             raise ValueError(f"checkpoint {ckpt_path} was written by {len(ranks)} processes, now {world}")
         mine = ranks[rank]
+        loss_sum = mine.get("loss_sum", loss_sum)  # each rank's own running train loss
         torch.set_rng_state(mine["rng"])
         if dev.type == "cuda" and mine.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(mine["cuda_rng"], dev)
@@ -305,7 +358,8 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
 
     def checkpoint():
         rank_state = {"rng": torch.get_rng_state(), "hidden": [(h.cpu(), c.cpu()) for h, c in hidden],
-                      "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None}
+                      "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+                      "loss_sum": loss_sum}
         ranks = dist_env.gather(rank_state)
         if is_main:
             save_checkpoint(ckpt_path, {
@@ -329,11 +383,13 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
             pass
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-    test_loss, stopped_early = None, False
+    test_loss, stopped_early, interrupted_run = None, False, False
     start = time.perf_counter() - elapsed
     try:
         while epoch < cfg.epochs:
             net.train()
+            if step == 0:  # as the notebook: every epoch reads the streams from their start with a zero state
+                hidden = model.init_hidden(share)
             epoch_start = time.perf_counter()
             bar = tqdm(total=steps_per_epoch, initial=step, desc=f"epoch {epoch + 1}/{cfg.epochs}",
                        disable=not (progress and is_main), leave=False, dynamic_ncols=True)
@@ -341,40 +397,43 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
             out_of_time = False
             while step < steps_per_epoch:
                 src, target = chunks[step]  # (B, T) each
-                hidden = model.detach_hidden(hidden)
-                optimizer.zero_grad(set_to_none=True)
-                with autocast:
-                    logits, hidden = net(src, hidden)  # (B, T, V)
-                    loss = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten())
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                optimizer.step()
+                loss, hidden = train_step(net, model, optimizer, src, target, hidden, cfg.clip, autocast)
                 if cfg.schedule == "cosine":
                     time_used = elapsed / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0
                     for group in optimizer.param_groups:
                         group["lr"] = cfg.lr * cosine(global_step + 1, time_used)
-                running += loss.detach()
+                running += loss
                 step += 1
                 global_step += 1
                 bar.update(1)
-                if step % 20 == 0 or step == steps_per_epoch:  # the only host sync: the progress bar
+                sync_point = step % 20 == 0 or step == steps_per_epoch
+                checkpoint_due = bool(checkpoint_every) and global_step % checkpoint_every == 0
+                if sync_point:  # the only host sync: the progress bar
                     loss_sum += running.item()
                     running.zero_()
                     bar.set_postfix(loss=f"{loss_sum / step:.3f}", ppl=f"{math.exp(min(loss_sum / step, 50)):.1f}")
                 elapsed = time.perf_counter() - start
-                if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
-                    out_of_time = True
-                if stop["signal"] is not None or out_of_time or (checkpoint_every and global_step % checkpoint_every == 0):
+                interrupted = stop["signal"] is not None
+                out_of_time = bool(cfg.max_minutes) and elapsed > cfg.max_minutes * 60
+                if dist_env.enabled:
+                    # Ranks see a signal or the clock at different steps; one that stopped alone would
+                    # leave the others waiting in a collective. They agree at the steps where all of
+                    # them stop anyway (progress sync, scheduled checkpoint), so no extra sync per step.
+                    if sync_point or checkpoint_due:
+                        interrupted, out_of_time = dist_env.any([interrupted, out_of_time], dev)
+                    else:
+                        interrupted = out_of_time = False
+                if interrupted or out_of_time or checkpoint_due:
                     loss_sum += running.item()
                     running.zero_()
                     checkpoint()
-                if stop["signal"] is not None:
+                if interrupted:
                     raise Interrupted()
                 if out_of_time:
                     break
             bar.close()
             loss_sum += running.item()
-            train_loss = loss_sum / max(step, 1)
+            train_loss = dist_env.mean(loss_sum, dev) / max(step, 1)  # over all ranks' streams
             valid_loss = evaluate(model, corpus.validation, eval_bs, cfg.seq_len)
             lr = optimizer.param_groups[0]["lr"]
             if cfg.schedule == "plateau":
@@ -402,7 +461,7 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
                     log(f"time budget of {cfg.max_minutes} minutes reached")
                 break
     except Interrupted:
-        stopped_early = True
+        stopped_early = interrupted_run = True
         if is_main:
             log(f"interrupted: checkpoint saved to {ckpt_path}; continue with --resume")
     finally:
@@ -411,11 +470,11 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
         dist_env.close()
 
     wall = time.perf_counter() - start
-    if math.isfinite(best_valid) and is_main and not (stopped_early and stop["signal"] is not None):
+    if math.isfinite(best_valid) and is_main and not interrupted_run:
         from .hub import load_pretrained
 
         best, _ = load_pretrained(out, device=dev)
         test_loss = evaluate(best, corpus.test, eval_bs, cfg.seq_len) if corpus.test.numel() // eval_bs > cfg.seq_len else None
         if on_epoch_end:
             on_epoch_end(history, best_valid, test_loss)
-    return TrainResult(model, vocab, history, best_valid, test_loss, stopped_early, wall)
+    return TrainResult(model, vocab, history, best_valid, test_loss, stopped_early, wall, interrupted_run)

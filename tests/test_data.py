@@ -26,15 +26,7 @@ VALIDATION = "The dragon sat.\n\nA owl.\n"
 TEST = "Zebra cat!\n"
 
 
-@pytest.fixture(autouse=True)
-def private_hf_cache(tmp_path, monkeypatch):
-    """Each test gets its own datasets cache, and never touches the network."""
-    cache = tmp_path / "hf-cache"
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    # datasets reads these at import time, so patch its config as well.
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+# Every test gets its own HF caches with offline mode on: see private_hf_cache in conftest.py.
 
 
 def make_corpus(root, train=TRAIN, validation=VALIDATION, test=TEST):

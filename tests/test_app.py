@@ -1,0 +1,482 @@
+"""The Gradio app, driven over HTTP with gradio_client exactly as a remote user would.
+
+One real server (a tiny random model from tmp_path, the app's own queue settings) serves the
+whole module. Every endpoint is checked against `lm` computed in-process with the same seed, and
+bad input must come back as a readable gr.Error message, after which the server still serves.
+"""
+
+import ast
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import gradio as gr  # noqa: E402
+from gradio_client import Client  # noqa: E402
+
+import app  # noqa: E402
+import lm  # noqa: E402
+from lm.card import write_model_card  # noqa: E402
+
+TIMEOUT = 60  # seconds for any one request: a hang fails the test instead of blocking it
+PROMPT = "The lion was afraid, but"
+LINES = [
+    "the lion was afraid , but he walked into the dark forest with the girl .",
+    "the little dragon opened the door and looked out at the garden .",
+    "the wizard looked at the map and said , we must go north before the moon rises !",
+    "once upon a time , in a castle made of glass , there lived a wise old owl .",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _make_model(folder: Path, *, results: bool = True) -> Path:
+    vocab = lm.Vocab.build([lm.tokenize(line) for line in LINES], min_freq=1)
+    model = lm.LSTMLanguageModel(len(vocab), 24, 24, 2, 0.0)
+    lm.save_pretrained(model, vocab, folder)
+    if results:
+        (folder / "training_results.json").write_text(json.dumps({
+            "parameters": model.num_parameters(), "vocab_size": len(vocab), "best_valid_ppl": 41.5,
+            "test_ppl": 43.25, "train_config": {"dataset": "tiny/invented-lines"}}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(client, model, vocab, base url) for one app served on a free local port."""
+    folder = _make_model(tmp_path_factory.mktemp("model"))
+    model, vocab = lm.load_pretrained(folder)
+    demo = app.build_demo(model, vocab, app.read_model_info(folder, model, vocab))
+    port = _free_port()
+    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    yield Client(url, verbose=False), model, vocab, url
+    demo.close()
+
+
+@pytest.fixture
+def client(served):
+    return served[0]
+
+
+def _call(client, *args, api_name):
+    return client.submit(*args, api_name=api_name).result(timeout=TIMEOUT)
+
+
+def _generate(client, prompt=PROMPT, temperature=0.8, top_k=0, top_p=1.0, max_new_tokens=12, seed="7"):
+    return _call(client, prompt, temperature, top_k, top_p, max_new_tokens, seed, api_name="/generate")
+
+
+def _reference(model, vocab, prompt, max_new_tokens, temperature, seed, top_k=None, top_p=None):
+    return lm.generate(model, vocab, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                       top_p=top_p, seed=seed, stop_at_eos=False)
+
+
+# ------------------------------------------------------------------------------------- endpoints
+def test_every_action_has_a_named_endpoint(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/generate", "/compare", "/notebook_preset", "/distribution", "/model_info"} <= names
+
+
+def test_generate_streams_token_by_token(served):
+    client, model, vocab, _ = served
+    job = client.submit(PROMPT, 0.9, 0, 1.0, 25, "1234", api_name="/generate")
+    seen, first_at = [], None
+    for output in job:  # yields each streamed output as it arrives
+        first_at = first_at or time.monotonic()
+        seen.append(output)
+    done_at = time.monotonic()
+    final = job.result(timeout=TIMEOUT)
+    expected = _reference(model, vocab, PROMPT, 25, 0.9, 1234)
+    assert final[0] == expected.text
+    assert final[2] == "1234"
+    outputs = job.outputs()
+    assert len(outputs) > 1 and first_at <= done_at  # intermediate outputs, not one final blob
+    texts = [o[0] for o in outputs]
+    for shorter, longer in zip(texts, texts[1:]):  # the text only ever grows
+        assert longer.startswith(shorter) and len(longer) >= len(shorter)
+    assert texts[0].startswith("The lion was afraid, but") and texts[-1] == expected.text
+
+
+def test_generate_colours_each_token_by_its_probability(served):
+    client, model, vocab, _ = served
+    text, spans, seed = _generate(client, max_new_tokens=15, seed="99")
+    expected = _reference(model, vocab, PROMPT, 15, 0.8, 99)
+    assert "".join(s["token"] for s in spans) == text == expected.text
+    assert spans[0] == {"token": "The lion was afraid, but", "class_or_confidence": None}  # the prompt: no colour
+    coloured = [s for s in spans[1:] if not s["token"].isspace()]
+    assert [s["class_or_confidence"] for s in coloured] == [
+        app.prob_label(p) for t, p in zip(expected.tokens, expected.probs) if t != "<eos>"]
+    assert set(app.COLOR_MAP) == {label for _, label, _ in app.PROB_BINS}
+
+
+def test_blank_seed_is_drawn_shown_and_reproducible(client):
+    text, _, seed = _generate(client, temperature=1.5, max_new_tokens=20, seed="")
+    assert seed.isdigit()
+    again, _, seed_again = _generate(client, temperature=1.5, max_new_tokens=20, seed=seed)
+    assert (again, seed_again) == (text, seed)
+    assert _generate(client, temperature=1.5, max_new_tokens=20, seed=int(seed))[0] == text  # a number works too
+
+
+def test_greedy_is_the_same_whatever_the_seed(client):
+    assert _generate(client, temperature=0, seed="1")[0] == _generate(client, temperature=0, seed="2")[0]
+
+
+def test_top_k_and_top_p_reach_lm(served):
+    client, model, vocab, _ = served
+    text = _generate(client, temperature=1.2, top_k=3, top_p=0.6, max_new_tokens=20, seed="5")[0]
+    assert text == _reference(model, vocab, PROMPT, 20, 1.2, 5, top_k=3, top_p=0.6).text
+
+
+def test_compare_columns_equal_generate_at_each_temperature(served):
+    client, model, vocab, _ = served
+    temps = [0.0, 0.6, 1.0, 2.5]
+    *texts, seed = _call(client, PROMPT, *temps, 18, "321", api_name="/compare")
+    assert seed == "321"
+    assert texts == [_reference(model, vocab, PROMPT, 18, t, 321).text for t in temps]
+
+
+def test_notebook_preset_is_a_grid_of_eleven(served):
+    client, model, vocab, _ = served
+    table, seed = _call(client, PROMPT, 10, "11", api_name="/notebook_preset")
+    assert seed == "11" and table["headers"] == ["temperature", "text"]
+    assert [row[0] for row in table["data"]] == list(app.NOTEBOOK_TEMPERATURES)
+    assert [row[1] for row in table["data"]] == [
+        _reference(model, vocab, PROMPT, 10, t, 11).text for t in app.NOTEBOOK_TEMPERATURES]
+
+
+def test_distribution_bars_table_and_entropy(served):
+    client, model, vocab, _ = served
+    plot, table, entropy = _call(client, PROMPT, [2.0, 0.5, 1.0], 6, api_name="/distribution")
+    expected = lm.next_token_distribution(model, vocab, PROMPT, [0.5, 1.0, 2.0], top=6)
+    assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
+    assert table["headers"] == ["next word", "T = 0.5 (%)", "T = 1 (%)", "T = 2 (%)"]
+    assert [row[0] for row in table["data"]] == [app.token_label(t) for t in expected[0].tokens]
+    for col, dist in enumerate(expected, start=1):
+        assert [row[col] for row in table["data"]] == pytest.approx([100 * p for p in dist.probs], abs=0.006)
+    assert [row[0] for row in entropy["data"]] == [0.5, 1.0, 2.0]
+    assert [row[1] for row in entropy["data"]] == pytest.approx([d.entropy for d in expected], abs=1e-3)
+    assert entropy["data"][0][1] < entropy["data"][2][1]  # hotter is more open
+
+
+def test_distribution_plot_takes_any_text(client):
+    for prompt in ("it cost $x^{2$", "a $\\frac{$ b", "🐉", "a" * app.MAX_PROMPT_CHARS):  # $...$ is mathtext
+        plot, _, _ = _call(client, prompt, [0.5, 2.0], 5, api_name="/distribution")
+        assert plot["plot"].startswith("data:image/")
+
+
+def test_distribution_greedy_is_certain(client):
+    _, table, entropy = _call(client, PROMPT, [0], 5, api_name="/distribution")
+    assert [row[1] for row in table["data"]] == [100.0, 0.0, 0.0, 0.0, 0.0]
+    assert entropy["data"][0][1] == 0
+
+
+def test_model_info_endpoint(served):
+    client, model, vocab, _ = served
+    info = _call(client, api_name="/model_info")
+    assert info["dataset"] == "tiny/invented-lines"
+    assert info["parameters"] == model.num_parameters() and info["vocab_size"] == len(vocab)
+    assert info["test_ppl"] == 43.25 and info["best_valid_ppl"] == 41.5
+    assert "2-layer LSTM" in info["architecture"]
+
+
+# ------------------------------------------------------------------------------------- bad input
+BAD = [  # (endpoint, arguments, words the error message must contain)
+    ("/generate", (PROMPT, "abc", 0, 1, 5, ""), "Temperature must be a number from 0 to 3"),
+    ("/generate", (PROMPT, -1, 0, 1, 5, ""), "Temperature must be a number from 0 to 3"),
+    ("/generate", (PROMPT, 99, 0, 1, 5, ""), "got 99"),
+    ("/generate", (PROMPT, None, 0, 1, 5, ""), "Temperature must be"),
+    ("/generate", (PROMPT, True, 0, 1, 5, ""), "Temperature must be"),
+    ("/generate", (PROMPT, "nan", 0, 1, 5, ""), "Temperature must be"),
+    ("/generate", (PROMPT, 1, -1, 1, 5, ""), "Top-k must be a whole number from 0 to"),
+    ("/generate", (PROMPT, 1, 2.5, 1, 5, ""), "Top-k must be a whole number"),
+    ("/generate", (PROMPT, 1, 10**9, 1, 5, ""), "Top-k must be"),
+    ("/generate", (PROMPT, 1, 0, 2, 5, ""), "Top-p must be a number more than 0 and at most 1"),
+    ("/generate", (PROMPT, 1, 0, 0, 5, ""), "Top-p must be"),
+    ("/generate", (PROMPT, 1, 0, "x", 5, ""), "Top-p must be"),
+    ("/generate", (PROMPT, 1, 0, 1, -1, ""), "Max new tokens must be a whole number from 0 to 300"),
+    ("/generate", (PROMPT, 1, 0, 1, 10**9, ""), "Max new tokens must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 2.5, ""), "Max new tokens must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, "x"), "Seed must be a whole number"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, "-1"), "Seed must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, 2**64), "Seed must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, "1e3"), "Seed must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, 3.5), "Seed must be"),
+    ("/generate", ("x" * (app.MAX_PROMPT_CHARS + 1), 1, 0, 1, 5, ""), "the limit is 1,000 characters"),
+    ("/generate", (12345, 1, 0, 1, 5, ""), "The prompt must be text"),
+    ("/compare", (PROMPT, 0, 1, 99, 1, 5, ""), "Temperature must be a number from 0 to 3"),
+    ("/compare", (PROMPT, 0, 1, 2, 1, -5, ""), "Max new tokens must be"),
+    ("/notebook_preset", (PROMPT, 5, "seed"), "Seed must be"),
+    ("/notebook_preset", ("y" * 5000, 5, ""), "MAX_PROMPT_CHARS"),
+    ("/distribution", (PROMPT, [], 5), "Choose at least one temperature"),
+    ("/distribution", (PROMPT, [0.1 * i for i in range(1, 10)], 5), "at most 8 temperatures"),
+    ("/distribution", (PROMPT, ["abc"], 5), "Temperature must be"),
+    ("/distribution", (PROMPT, [1.0], 0), "Number of words must be a whole number from 1 to 20"),
+    ("/distribution", (PROMPT, [1.0], "many"), "Number of words must be"),
+]
+
+
+@pytest.mark.parametrize("endpoint, args, message", BAD, ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(BAD)])
+def test_bad_input_is_a_clear_error_and_the_server_keeps_serving(client, endpoint, args, message):
+    with pytest.raises(Exception, match=r"") as caught:
+        _call(client, *args, api_name=endpoint)
+    assert message in str(caught.value)
+    assert "Traceback" not in str(caught.value)
+    assert _generate(client, max_new_tokens=3)[0].startswith("The lion")  # still serving
+
+
+ODD_BUT_VALID = [  # prompts that get a valid result
+    "",
+    "   \n\t ",
+    "🐉🔥 the lion 👑",
+    "\x00\x07the\x1b[31m lion\x7f",
+    "zorblax quifflewump",  # only unknown words
+    "ü" * app.MAX_PROMPT_CHARS,  # exactly at the cap
+]
+
+
+@pytest.mark.parametrize("prompt", ODD_BUT_VALID, ids=range(len(ODD_BUT_VALID)))
+def test_odd_prompts_get_a_valid_result(client, prompt):
+    text, spans, seed = _generate(client, prompt=prompt, max_new_tokens=8, seed="3")
+    assert seed == "3" and isinstance(text, str)
+    assert "".join(s["token"] for s in spans) == text
+    assert len([s for s in spans if s["class_or_confidence"]]) >= 1  # new words were written
+
+
+def test_a_lone_surrogate_from_a_raw_http_client(served):
+    """gradio_client cannot even encode a lone surrogate; a hand-made JSON body can."""
+    import httpx
+
+    url = served[3]
+    body = json.dumps({"data": ["the \ud83d lion", 1.0, 0, 1.0, 5, "8"]}, ensure_ascii=True)
+    with httpx.Client(timeout=TIMEOUT) as http:
+        event = http.post(f"{url}gradio_api/call/generate", content=body,
+                          headers={"Content-Type": "application/json"}).json()["event_id"]
+        stream = http.get(f"{url}gradio_api/call/generate/{event}").text
+    assert "event: complete" in stream and "event: error" not in stream
+    final = json.loads(stream.split("event: complete")[1].split("data:", 1)[1].strip())
+    assert final[0].startswith("The lion") and final[2] == "8"
+
+
+def test_empty_prompt_starts_a_new_line(served):
+    client, model, vocab, _ = served
+    assert _generate(client, prompt="", seed="4")[0] == _reference(model, vocab, "", 12, 0.8, 4).text
+
+
+@pytest.mark.parametrize("args", [
+    (0.0, 0, 1.0, 0, "0"),  # no new tokens: just the prompt
+    (0.0, 0, 0.05, 1, "0"),
+    (3.0, app.MAX_TOP_K, 0.05, app.MAX_NEW_TOKENS, str(app.MAX_SEED)),
+    (3.0, 1, 1.0, app.MAX_NEW_TOKENS, "0"),
+    ("0.5", "3", "0.9", "7", "  12  "),  # numbers as text
+])
+def test_controls_at_their_extremes(client, args):
+    text, spans, seed = _generate(client, PROMPT, *args)
+    assert text.startswith("The lion was afraid, but")
+    assert seed == args[-1].strip()
+    if args[3] == 0:
+        assert text == "The lion was afraid, but" and len(spans) == 1
+
+
+def test_other_endpoints_at_their_extremes(client):
+    for temps in ([0, 0, 0, 0], [3, 3, 3, 3]):
+        *texts, _ = _call(client, "", *temps, app.MAX_NEW_TOKENS, "0", api_name="/compare")
+        assert len(set(texts)) == 1  # equal temperatures, equal seed: equal columns
+    *texts, _ = _call(client, PROMPT, 0, 1, 2, 3, 0, "1", api_name="/compare")
+    assert texts == ["The lion was afraid, but"] * 4
+    table, _ = _call(client, "🐉", app.MAX_NEW_TOKENS, "", api_name="/notebook_preset")
+    assert len(table["data"]) == 11
+    _, probs, entropy = _call(client, "", list(app.PLOT_TEMPERATURE_CHOICES), app.MAX_TOP_WORDS,
+                              api_name="/distribution")
+    assert len(entropy["data"]) == 8 and len(probs["headers"]) == 9
+    _, probs, _ = _call(client, PROMPT, [1], 1, api_name="/distribution")
+    assert len(probs["data"]) == 1
+
+
+def test_unknown_words_are_warned_about():
+    vocab = lm.Vocab.build([lm.tokenize(line) for line in LINES], min_freq=1)
+    with pytest.warns(UserWarning, match="knows none of the words"):
+        assert app.notice_prompt("zorblax quifflewump", vocab) == ["zorblax", "quifflewump"]
+    with pytest.warns(UserWarning, match="does not know 1 word.*&lt;b&gt;zorblax&lt;/b&gt;"):  # HTML-safe
+        assert app.notice_prompt("the lion and a <b>zorblax</b>", vocab) == ["<b>zorblax</b>"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert app.notice_prompt("the lion", vocab) == []
+
+
+def test_error_messages_are_html_safe():
+    with pytest.raises(gr.Error, match="&lt;script&gt;"):
+        app.check_seed("<script>")
+
+
+# ------------------------------------------------------------------------------------ many users
+def test_sixteen_clients_at_once_get_what_they_would_get_alone(served):
+    _, model, vocab, url = served
+    requests = [(f"{PROMPT} {LINES[i % 4].split()[1]}", 0.5 + 0.1 * i, 30, 1000 + i) for i in range(16)]
+    alone = [_reference(model, vocab, p, n, t, s).text for p, t, n, s in requests]
+    compare_alone = [[_reference(model, vocab, p, 12, t, s).text for t in (0.0, 0.7, 1.3, 2.0)]
+                     for p, _, _, s in requests]
+    clients = [Client(url, verbose=False) for _ in requests]
+    start = threading.Barrier(len(requests))
+
+    def user(i):
+        prompt, temp, n, seed = requests[i]
+        start.wait()
+        streamed = clients[i].submit(prompt, temp, 0, 1.0, n, str(seed), api_name="/generate")
+        compared = clients[i].submit(prompt, 0.0, 0.7, 1.3, 2.0, 12, str(seed), api_name="/compare")
+        return streamed.result(timeout=TIMEOUT)[0], list(compared.result(timeout=TIMEOUT)[:4])
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        results = list(pool.map(user, range(len(requests))))
+    assert [r[0] for r in results] == alone
+    assert [r[1] for r in results] == compare_alone
+
+
+# ------------------------------------------------------------------------------ pieces and model facts
+def test_story_text_pieces_rebuild_the_text():
+    tokens = ["i", "don", "'", "t", "know", ".", "<eos>", "who", "(", "dogs", "'", ")", "?"]
+    story = app.StoryText(["the", "lion"])
+    for t in tokens:
+        story.add(t, 0.2)
+    assert story.text == lm.detokenize(["the", "lion"] + tokens)
+    assert "".join(piece for piece, _ in story.spans) == story.text
+    assert ("\n", None) in story.spans  # a line break is not coloured
+
+
+def test_prob_labels_cover_zero_to_one():
+    assert [app.prob_label(p) for p in (1.0, 0.3, 0.29, 0.1, 0.05, 0.01, 0.001, 0.0)] == [
+        app.PROB_BINS[0][1], app.PROB_BINS[0][1], app.PROB_BINS[1][1], app.PROB_BINS[1][1], app.PROB_BINS[2][1],
+        app.PROB_BINS[2][1], app.PROB_BINS[3][1], app.PROB_BINS[3][1]]
+
+
+def _card_folder(folder: Path) -> Path:
+    _make_model(folder, results=False)
+    train_config = {"dataset": "someone/oz-books", "min_freq": 3, "epochs": 5, "batch_size": 20, "seq_len": 35}
+    write_model_card(folder, train_config=train_config, num_parameters=12345, vocab_size=678, history=[],
+                     best_valid_loss=4.5, test_loss=4.25, wall_seconds=60.0, hardware_name="CPU")
+    return folder
+
+
+def test_model_facts_from_training_results(tmp_path):
+    info = app.read_model_info(_card_folder(tmp_path))
+    assert (info["dataset"], info["parameters"], info["vocab_size"]) == ("someone/oz-books", 12345, 678)
+    assert info["test_ppl"] == pytest.approx(2.718281828 ** 4.25)
+
+
+def test_model_facts_from_the_card_alone(tmp_path):
+    folder = _card_folder(tmp_path)
+    (folder / "training_results.json").unlink()
+    info = app.read_model_info(folder)
+    assert (info["dataset"], info["parameters"], info["vocab_size"]) == ("someone/oz-books", 12345, 678)
+    assert info["test_ppl"] == pytest.approx(2.718281828 ** 4.25, abs=0.01)
+    assert "someone/oz-books" in app.model_markdown(info) and "12,345" in app.model_markdown(info)
+
+
+def test_model_tab_shows_the_training_curve(tmp_path):
+    folder = _make_model(tmp_path, results=False)
+    history = [{"epoch": e, "train_loss": 5.0 - e / 2, "valid_loss": 5.2 - e / 3, "lr": 1e-3} for e in (1, 2)]
+    write_model_card(folder, train_config={"dataset": "tiny", "min_freq": 1, "epochs": 2, "batch_size": 4,
+                                           "seq_len": 8}, num_parameters=1, vocab_size=2, history=history,
+                     best_valid_loss=4.6, test_loss=None, wall_seconds=1.0, hardware_name="CPU")
+    model, vocab = lm.load_pretrained(folder)
+    info = app.read_model_info(folder, model, vocab)
+    assert Path(info["training_curve"]).name == "training_curve.png" and info["test_ppl"] is None
+    demo = app.build_demo(model, vocab, info)
+    images = [b for b in demo.blocks.values() if isinstance(b, gr.Image)]
+    assert len(images) == 1 and images[0].value is not None
+
+
+def test_model_facts_unknown_without_card(tmp_path):
+    folder = _make_model(tmp_path, results=False)
+    model, vocab = lm.load_pretrained(folder)
+    info = app.read_model_info(folder, model, vocab)
+    assert info["dataset"] is None and info["test_ppl"] is None
+    assert info["vocab_size"] == len(vocab) and info["parameters"] == model.num_parameters()
+    assert "| Trained on | unknown |" in app.model_markdown(info)
+
+
+def test_example_prompts_file():
+    prompts = app.load_prompts()
+    assert 10 <= len(prompts) <= 15
+    assert all(0 < len(p) <= app.MAX_PROMPT_CHARS for p in prompts)
+
+
+def test_app_never_touches_torch():
+    tree = ast.parse((ROOT / "app.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert "torch" not in imported
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def test_every_flag_has_help():
+    for action in app.build_parser()._actions:
+        assert action.help, action.option_strings
+
+
+def test_parse_args(monkeypatch):
+    monkeypatch.delenv("LM_MODEL", raising=False)
+    args = app.parse_args([])
+    assert (Path(args.model), args.host, args.port, args.share) == (app.DEFAULT_MODEL, "127.0.0.1", 7860, False)
+    args = app.parse_args(["--model", "user/repo", "--host", "0.0.0.0", "--port", "8000", "--share"])
+    assert (args.model, args.host, args.port, args.share) == ("user/repo", "0.0.0.0", 8000, True)
+    monkeypatch.setenv("LM_MODEL", "some/folder")
+    assert app.parse_args([]).model == "some/folder"
+    with pytest.raises(SystemExit):
+        app.parse_args(["--port", "70000"])
+
+
+def test_main_loads_the_model_and_launches(tmp_path, monkeypatch):
+    folder = _card_folder(tmp_path)
+    seen = {}
+    monkeypatch.setattr(app, "launch", lambda demo, **kw: seen.update(demo=demo, **kw))
+    app.main(["--model", str(folder), "--port", "0"])
+    assert isinstance(seen["demo"], gr.Blocks) and seen["port"] == 0 and seen["host"] == "127.0.0.1"
+
+
+def _run_app(*args, env=None):
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def test_missing_model_is_a_one_line_error(tmp_path):
+    done = _run_app("--model", str(tmp_path / "no-such-model"), "--port", "0")
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("app.py: error: cannot load the model"), done.stderr
+    assert "does not exist" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_limits_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("MAX_NEW_TOKENS", "5")
+    assert app._env_number("MAX_NEW_TOKENS", 300) == 5
+    monkeypatch.setenv("MAX_TEMPERATURE", "2.5")
+    assert app._env_number("MAX_TEMPERATURE", 3.0, float) == 2.5
+    monkeypatch.delenv("MAX_PROMPT_CHARS", raising=False)
+    assert app._env_number("MAX_PROMPT_CHARS", 1000) == 1000
+    for bad in ("lots", "-3", "0", "inf"):
+        monkeypatch.setenv("MAX_NEW_TOKENS", bad)
+        with pytest.raises(ValueError, match="MAX_NEW_TOKENS must be a positive int"):
+            app._env_number("MAX_NEW_TOKENS", 300)
+    source = (ROOT / "app.py").read_text()
+    for name in ("MAX_PROMPT_CHARS", "MAX_NEW_TOKENS", "MAX_TEMPERATURE", "MAX_TOP_K", "CONCURRENCY_LIMIT",
+                 "MAX_QUEUE_SIZE"):
+        assert f'{name} = _env_number("{name}"' in source

@@ -1,0 +1,651 @@
+"""Tests for train.py and lm.training: the notebook's recipe as a resumable, distributed, Hub-ready CLI.
+
+Real `python train.py` (and `torchrun`) subprocesses where the behaviour is about the process: exit
+codes, signals, stderr, files. In-process `train.main([...])` where a returned status is the same
+proof (a traceback would be an exception escaping `main`) and starting Python again would only cost
+time. Every corpus is made of invented sentences in `tmp_path`; nothing touches the network.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # train.py is a script at the repository root
+
+import lm  # noqa: E402
+import train as train_cli  # noqa: E402
+from lm.card import write_model_card  # noqa: E402
+from lm.data import num_chunks  # noqa: E402
+from lm.training import RECIPES, TrainConfig  # noqa: E402
+
+MODEL_FILES = {"model.safetensors", "config.json", "vocab.json", "README.md", "training_curve.png",
+               "training_results.json"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# ------------------------------------------------------------------------------------ corpora
+# An invented little world; sentences are drawn from a tiny grammar, so the model has something to learn.
+NAMES = ["the glimmerfox", "a tovel", "old brannoch", "the quill-moth", "little yarrowen", "the stoneherd",
+         "a pellish wind", "the lantern-crab"]
+VERBS = ["hummed at", "wandered past", "folded", "whistled to", "counted", "borrowed", "painted", "buried"]
+THINGS = ["the copper moon", "a jar of fog", "seven pebbles", "the sleepy bridge", "a paper boat",
+          "the crooked stair", "nine buttons", "the quiet orchard"]
+ENDS = [".", "!", "?", ", and then it rained ."]
+
+
+def sentences(n: int, seed: int) -> str:
+    rnd = random.Random(seed)
+    return "\n".join(f"{rnd.choice(NAMES)} {rnd.choice(VERBS)} {rnd.choice(THINGS)}{rnd.choice(ENDS)}"
+                     for _ in range(n)) + "\n"
+
+
+def sentences_with_tokens(n_tokens: int, seed: int) -> str:
+    """Invented sentences adding up to `n_tokens` tokens or a few more, <eos> included."""
+    lines, total, i = [], 0, 0
+    while total < n_tokens:
+        line = sentences(1, seed * 100_003 + i).strip()
+        lines.append(line)
+        total += len(lm.tokenize(line)) + 1
+        i += 1
+    return "\n".join(lines) + "\n"
+
+
+SPLIT_NUMBER = {"train": 0, "validation": 1, "test": 2}
+
+
+def make_corpus(root: Path, train: int = 300, validation: int = 60, test: int = 60, seed: int = 0,
+                texts: dict | None = None) -> Path:
+    """{split}/part.txt with `n` invented sentences each; `texts` overrides a split (None: leave it out)."""
+    texts = texts or {}
+    for split, n in (("train", train), ("validation", validation), ("test", test)):
+        text = texts.get(split, sentences(n, 3 * seed + SPLIT_NUMBER[split]))
+        if text is None:
+            continue
+        (root / split).mkdir(parents=True, exist_ok=True)
+        (root / split / "part.txt").write_text(text, encoding="utf-8")
+    return root
+
+
+# A model small enough that a whole run is import time plus a second or two.
+TINY = ["--min-freq", "1", "--batch-size", "4", "--seq-len", "8", "--emb-dim", "16", "--hid-dim", "16",
+        "--epochs", "2", "--seed", "7"]
+
+
+def cli_env(tmp: Path) -> dict:
+    """Environment of a train.py subprocess: one thread, private caches, offline."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_DATASETS_CACHE=str(tmp / "cache"),
+               HF_HUB_OFFLINE="1", HF_HOME=str(tmp / "hf"), PYTHONUNBUFFERED="1", TQDM_MININTERVAL="0")
+    env.pop("HF_TOKEN", None)
+    env.pop("WORLD_SIZE", None), env.pop("RANK", None), env.pop("LOCAL_RANK", None)
+    return env
+
+
+def run_cli(args, tmp: Path, timeout: float = 180, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "train.py", *map(str, args)], cwd=ROOT, env=cli_env(tmp),
+                          capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def start_cli(args, tmp: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "train.py", *map(str, args)], cwd=ROOT, env=cli_env(tmp),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under `folder` with its bytes (None if the folder does not exist)."""
+    if not folder.exists():
+        return None
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def load_ckpt(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip() and "Generating" not in line]
+    assert len(lines) == 1, stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+@pytest.fixture(autouse=True)
+def offline_datasets(tmp_path, monkeypatch):
+    """In-process runs: a private datasets cache and no network (datasets reads these at import)."""
+    cache = tmp_path / "ds-cache"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    for name in ("HF_TOKEN", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One finished tiny run (progress bars on), shared by the read-only tests below."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    corpus = make_corpus(tmp / "corpus")
+    out = tmp / "out"
+    proc = run_cli(["--dataset", corpus, "--out", out, *TINY], tmp)
+    assert proc.returncode == 0, proc.stderr
+    return {"tmp": tmp, "corpus": corpus, "out": out, "proc": proc}
+
+
+def copy_run(tiny_run, tmp_path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(tiny_run["out"], out)
+    return out
+
+
+# ------------------------------------------------------------------------ 1. the notebook's defaults
+def test_defaults_are_the_notebook_recipe():
+    args = train_cli.build_parser().parse_args([])
+    cfg = train_cli.config_from_args(args)
+    assert args.recipe == "notebook"
+    expected = dict(dataset="KaungHtetCho/Harry_Potter_LSTM", min_freq=3, batch_size=128, seq_len=50,
+                    emb_dim=1024, hid_dim=1024, num_layers=2, dropout_rate=0.65, optimizer="adam", lr=1e-3,
+                    weight_decay=0.0, clip=0.25, schedule="plateau", epochs=50, seed=42, tie_weights=False,
+                    locked_dropout=False, dropout_emb=0.0, weight_drop=0.0, max_minutes=None)
+    assert {k: getattr(cfg, k) for k in expected} == expected
+    # The notebook evaluates with its training batch and one dropout rate everywhere.
+    assert cfg.eval_batch_size is None and cfg.dropout_in is cfg.dropout_hid is cfg.dropout_out is None
+    model = lm.LSTMLanguageModel(**asdict(cfg.model_config(9803)))
+    assert model.num_parameters() == 36_879_947  # the notebook's printed count
+
+
+def test_flags_are_named_after_the_notebook_and_all_have_help():
+    parser = train_cli.build_parser()
+    options = {o for a in parser._actions for o in a.option_strings}
+    for flag in ("--dataset", "--min-freq", "--batch-size", "--seq-len", "--emb-dim", "--hid-dim", "--num-layers",
+                 "--dropout-rate", "--lr", "--clip", "--epochs", "--seed", "--out", "--resume", "--checkpoint-every",
+                 "--device", "--amp", "--push-to-hub", "--recipe"):
+        assert flag in options, flag
+    for action in parser._actions:
+        assert action.help and action.help.strip(), action.option_strings
+
+
+def test_recipe_awd_applies_its_values_and_explicit_flags_override_it():
+    parser = train_cli.build_parser()
+    cfg = train_cli.config_from_args(parser.parse_args(["--recipe", "awd"]))
+    for name, value in RECIPES["awd"].items():
+        assert getattr(cfg, name) == value, name
+    assert cfg.emb_dim == 1024  # not in the recipe: TrainConfig's default
+    cfg = train_cli.config_from_args(parser.parse_args(["--recipe", "awd", "--lr", "0.01", "--batch-size", "32",
+                                                        "--tie-weights", "false"]))
+    assert (cfg.lr, cfg.batch_size, cfg.tie_weights) == (0.01, 32, False)
+    assert cfg.weight_drop == RECIPES["awd"]["weight_drop"]
+
+
+# ------------------------------------------------------------------------------ 2. what a run makes
+def test_run_writes_a_hub_ready_folder(tiny_run):
+    out, proc = tiny_run["out"], tiny_run["proc"]
+    assert MODEL_FILES <= {p.name for p in out.iterdir()}
+    assert (out / "training_curve.png").read_bytes()[:8] == PNG_MAGIC
+    # Console: a line per epoch, and tqdm bars with the live loss on stderr.
+    epoch_lines = [line for line in proc.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and all("train ppl" in l and "valid ppl" in l and "lr" in l for l in epoch_lines)
+    assert "epoch 1/2" in proc.stderr and "loss=" in proc.stderr and "Traceback" not in proc.stderr
+
+    results = json.loads((out / "training_results.json").read_text())
+    history = results["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    best = min(h["valid_loss"] for h in history)
+
+    # The folder loads, and its weights are the best epoch's: the same validation loss.
+    model, vocab = lm.load_pretrained(out)
+    corpus = lm.load_corpus(str(tiny_run["corpus"]), min_freq=1)
+    assert vocab.itos == corpus.vocab.itos
+    assert lm.evaluate(model, corpus.validation, 4, 8) == best  # same weights, data, thread count: exact
+    assert results["best_valid_ppl"] == pytest.approx(2.718281828459045 ** best)
+    assert results["test_ppl"] is not None and results["parameters"] == model.num_parameters()
+
+
+def test_model_card_has_metadata_results_and_usage(tiny_run):
+    out = tiny_run["out"]
+    card = (out / "README.md").read_text()
+    results = json.loads((out / "training_results.json").read_text())
+    assert card.startswith("---\n")
+    meta, body = card[4:].split("\n---\n", 1)
+    for line in ("library_name: lm", "license: mit", "tags:", "- lstm", "pipeline_tag: text-generation"):
+        assert line in meta.splitlines(), line
+    assert str(tiny_run["corpus"]) not in meta  # a local folder is not a Hub dataset id
+    for name, value in results["train_config"].items():  # every hyperparameter
+        assert f"| `{name}` | {value} |" in body, name
+    assert f"{results['parameters']:,}" in body
+    assert f"| best validation perplexity | {results['best_valid_ppl']:.2f} |" in body
+    assert f"| test perplexity (best weights) | {results['test_ppl']:.2f} |" in body
+    assert "| epochs run | 2 of 2 |" in body and "| wall time |" in body and "| hardware | CPU" in body
+    assert "lm.load_pretrained(" in body and "](training_curve.png)" in body
+    assert "Intended use and limits" in body
+
+
+def test_model_card_names_a_hub_dataset_in_its_metadata(tmp_path):
+    cfg = asdict(TrainConfig())
+    history = [{"epoch": 1, "train_loss": 5.0, "valid_loss": 4.5, "lr": 1e-3, "seconds": 2.0}]
+    write_model_card(tmp_path, train_config=cfg, num_parameters=123, vocab_size=10, history=history,
+                     best_valid_loss=4.5, test_loss=None, wall_seconds=2.0, hardware_name="CPU",
+                     repo_id="someone/hp-lstm")
+    card = (tmp_path / "README.md").read_text()
+    meta = card.split("\n---\n", 1)[0]
+    assert "datasets:\n- KaungHtetCho/Harry_Potter_LSTM" in meta
+    assert 'lm.load_pretrained("someone/hp-lstm")' in card
+    assert "| test perplexity (best weights) | n/a |" in card
+    assert (tmp_path / "training_curve.png").read_bytes()[:8] == PNG_MAGIC
+
+
+# ---------------------------------------------------------------------------------- 3. never lose work
+# Big enough that an epoch has 20 steps of a few tens of ms, so a poll can land in the middle of one.
+RESUME_ARGS = ["--min-freq", "1", "--batch-size", "16", "--seq-len", "20", "--emb-dim", "48", "--hid-dim", "96",
+               "--epochs", "2", "--dropout-rate", "0.3", "--seed", "3", "--checkpoint-every", "2", "--no-progress"]
+RESUME_STEPS = 20
+
+
+@pytest.fixture(scope="module")
+def resume_setup(tmp_path_factory):
+    """The corpus of the resume tests and an uninterrupted reference run over it."""
+    tmp = tmp_path_factory.mktemp("resume")
+    # 16 streams of 20 x 20 + 1 tokens and a few spare: 20 steps per epoch.
+    corpus = make_corpus(tmp / "corpus", validation=120, test=60,
+                         texts={"train": sentences_with_tokens(16 * (20 * RESUME_STEPS + 1) + 40, seed=11)})
+    ids = lm.load_corpus(str(corpus), min_freq=1)
+    assert num_chunks(ids.train.numel() // 16, 20) == RESUME_STEPS, ids.train.numel()
+    ref = tmp / "reference"
+    proc = run_cli(["--dataset", corpus, "--out", ref, *RESUME_ARGS], tmp)
+    assert proc.returncode == 0, proc.stderr
+    return {"tmp": tmp, "corpus": corpus, "reference": ref}
+
+
+def assert_same_weights(out: Path, ref: Path) -> None:
+    """Bitwise: the best model and the final weights (in the last checkpoint)."""
+    got, want = load_file(out / "model.safetensors"), load_file(ref / "model.safetensors")
+    assert got.keys() == want.keys()
+    for k in want:
+        assert torch.equal(got[k], want[k]), k
+    got, want = load_ckpt(out / "checkpoints" / "last.pt"), load_ckpt(ref / "checkpoints" / "last.pt")
+    assert (got["epoch"], got["step"]) == (want["epoch"], want["step"]) == (2, 0)
+    for k in want["model"]:
+        assert torch.equal(got["model"][k], want["model"][k]), k
+    assert [h["valid_loss"] for h in got["history"]] == [h["valid_loss"] for h in want["history"]]
+
+
+def wait_for_checkpoint(proc, path: Path, ready, timeout: float = 120) -> dict:
+    """Poll `path` until `ready(state)`; returns that state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"run ended before the checkpoint was ready: {proc.communicate()}"
+        try:
+            state = load_ckpt(path)
+        except Exception:  # not written yet (the rename is atomic, so never half a file)
+            state = None
+        if state is not None and ready(state):
+            return state
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("no checkpoint in time")
+
+
+def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(resume_setup, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--dataset", resume_setup["corpus"], "--out", out, *RESUME_ARGS]
+    proc = start_cli(args, tmp_path)
+    ckpt = out / "checkpoints" / "last.pt"
+    try:
+        # Any epoch will do, as long as the kill lands well inside it (a checkpoint every 2 steps).
+        wait_for_checkpoint(proc, ckpt, lambda s: 2 < s["step"] <= RESUME_STEPS - 4)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    state = load_ckpt(ckpt)  # what the resumed run starts from: the middle of an epoch
+    assert 0 < state["step"] < RESUME_STEPS, (state["epoch"], state["step"])
+    for key in ("model", "optimizer", "scheduler", "ranks", "vocab", "best_valid", "global_step"):
+        assert key in state
+    assert state["ranks"][0]["rng"].dtype == torch.uint8
+
+    # The resumed run may as well be in this process (one thread, as the subprocesses): same numbers.
+    assert train_cli.main([*map(str, args), "--resume"]) == 0
+    resumed_at = f"resumed from {ckpt}: epoch {state['epoch'] + 1}, step {state['step']}/{RESUME_STEPS}"
+    assert resumed_at in capsys.readouterr().out
+    assert_same_weights(out, resume_setup["reference"])
+
+
+def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes_identically(resume_setup, tmp_path):
+    out = tmp_path / "out"
+    args = ["--dataset", resume_setup["corpus"], "--out", out, *RESUME_ARGS]
+    proc = start_cli(args, tmp_path)
+    ckpt = out / "checkpoints" / "last.pt"
+    try:
+        wait_for_checkpoint(proc, ckpt, lambda s: s["step"] >= 2 or s["epoch"] >= 1)  # the loop is running
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted: checkpoint saved" in stdout
+    assert load_ckpt(ckpt)["epoch"] < 2
+
+    assert train_cli.main([*map(str, args), "--resume"]) == 0
+    assert_same_weights(out, resume_setup["reference"])
+
+
+def test_truncated_checkpoint_is_a_clear_error_and_the_model_stays(tiny_run, tmp_path):
+    """Through the command line (the interpreter's own error path: no traceback), the best model stays."""
+    out = copy_run(tiny_run, tmp_path)
+    ckpt = out / "checkpoints" / "last.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    before = snapshot(out)
+    proc = run_cli(["--dataset", tiny_run["corpus"], "--out", out, *TINY, "--epochs", "3", "--resume"], tmp_path)
+    assert proc.returncode != 0
+    assert_one_line_error(proc.stderr, str(ckpt), "corrupt or truncated")
+    assert snapshot(out) == before
+
+
+def test_a_fresh_run_into_a_finished_run_is_refused_unless_overwrite(tiny_run, tmp_path):
+    """Without --resume or --overwrite an --out that holds a run is left exactly as it was."""
+    out = copy_run(tiny_run, tmp_path)
+    before = snapshot(out)
+    proc = run_cli(["--dataset", tiny_run["corpus"], "--out", out, *TINY], tmp_path)
+    assert proc.returncode != 0
+    assert_one_line_error(proc.stderr, "already holds a run", "--resume", "--overwrite")
+    assert snapshot(out) == before
+    proc = run_cli(["--dataset", tiny_run["corpus"], "--out", out, *TINY, "--overwrite", "--seed", "8"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(out)["model.safetensors"] != before["model.safetensors"]
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a checkpoint\n" * 20, "pickled"], ids=["empty", "garbage", "pickled"])
+def test_corrupt_checkpoint_is_a_clear_error_in_process(tiny_run, tmp_path, capsys, content):
+    out = copy_run(tiny_run, tmp_path)
+    ckpt = out / "checkpoints" / "last.pt"
+    if content == "pickled":  # a pickle that weights_only refuses: torch's message runs over many lines
+        torch.save({"format": "lm-train-checkpoint", "evil": argparse.Namespace(x=1)}, ckpt)
+    else:
+        ckpt.write_bytes(content)
+    before = snapshot(out)
+    code = train_cli.main(["--dataset", str(tiny_run["corpus"]), "--out", str(out), *TINY, "--resume"])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, "corrupt or truncated")
+    assert snapshot(out) == before
+
+
+# ------------------------------------------------------------------------------------ 4. distributed
+# Writes a log of every file opened for writing, renamed or made under WATCH, one file per rank.
+AUDIT_WRAPPER = r'''
+import atexit, json, os, runpy, sys
+watch, rank = os.path.realpath(os.environ["AUDIT_WATCH"]), os.environ.get("RANK", "0")
+events = []
+def under(p):
+    return isinstance(p, (str, bytes, os.PathLike)) and os.path.realpath(os.fsdecode(p)).startswith(watch)
+def hook(event, args):
+    if event == "open" and under(args[0]):
+        mode, flags = args[1] or "", args[2] or 0
+        if any(c in mode for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            events.append([event, os.fsdecode(args[0])])
+    elif event in ("os.rename", "os.mkdir", "os.remove", "os.chmod") and under(args[0]):
+        events.append([event, os.fsdecode(args[0])])
+sys.addaudithook(hook)
+atexit.register(lambda: open(os.path.join(os.environ["AUDIT_DIR"], f"rank{rank}.json"), "w").write(json.dumps(events)))
+sys.argv = [os.path.join(os.environ["TRAIN_ROOT"], "train.py")] + sys.argv[1:]
+sys.path.insert(0, os.environ["TRAIN_ROOT"])
+runpy.run_path(sys.argv[0], run_name="__main__")
+'''
+
+
+def test_torchrun_two_cpu_processes_match_one_process(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", train=120, validation=40, test=40)
+    args = ["--dataset", corpus, "--min-freq", "1", "--batch-size", "4", "--seq-len", "8", "--emb-dim", "16",
+            "--hid-dim", "16", "--epochs", "2", "--dropout-rate", "0", "--seed", "5", "--no-progress"]
+    assert train_cli.main([*map(str, args), "--out", str(tmp_path / "single")]) == 0  # one process, in this one
+
+    wrapper = tmp_path / "audit_train.py"
+    wrapper.write_text(AUDIT_WRAPPER)
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    env = cli_env(tmp_path)
+    env.update(AUDIT_WATCH=str(tmp_path / "ddp"), AUDIT_DIR=str(audit), TRAIN_ROOT=str(ROOT))
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
+                          str(wrapper), *map(str, args), "--out", str(tmp_path / "ddp")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert ddp.returncode == 0, ddp.stdout + ddp.stderr
+
+    # Only rank 0 writes: rank 1 opened nothing for writing under --out.
+    rank0, rank1 = (json.loads((audit / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert rank1 == [] and len(rank0) > 0
+    assert MODEL_FILES <= {p.name for p in (tmp_path / "ddp").iterdir()}
+
+    # Each rank ran 2 of the 4 streams and DDP averaged the gradients: the same sums in another order.
+    # float32 rounding (~1e-7 relative per operation) then compounds over 72 Adam steps, whose update
+    # lr * m / sqrt(v) can magnify it where a gradient is near 0 (measured: max |diff| 6e-8, but 5e-4
+    # relative on a weight near 0, hence atol). rtol 1e-4 / atol 1e-5 leaves room for that, while a
+    # real mismatch (a stream missed, gradients summed instead of averaged, another initialisation)
+    # moves weights by up to lr = 1e-3 per step.
+    got = load_ckpt(tmp_path / "ddp" / "checkpoints" / "last.pt")
+    want = load_ckpt(tmp_path / "single" / "checkpoints" / "last.pt")
+    assert len(got["ranks"]) == 2 and got["global_step"] == want["global_step"] > 10
+    for k, w in want["model"].items():
+        torch.testing.assert_close(got["model"][k], w, rtol=1e-4, atol=1e-5, msg=k)
+    for g, w in zip(got["history"], want["history"]):  # the train loss is over all streams, not rank 0's
+        assert g["train_loss"] == pytest.approx(w["train_loss"], rel=1e-4)
+        assert g["valid_loss"] == pytest.approx(w["valid_loss"], rel=1e-4)
+
+
+# ------------------------------------------------------------------------------------- 5. bad input
+def bad_input_cases(tmp: Path, good: Path) -> dict:
+    """name -> (extra argv, words the one-line error must contain)."""
+    (tmp / "a-file").write_text("not a folder\n")
+    make_corpus(tmp / "no-test", texts={"test": None})
+    make_corpus(tmp / "empty", texts={"train": "\n   \n\n"})
+    return {
+        "missing dataset folder": (["--dataset", tmp / "nowhere" / "corpus"], ["does not exist"]),
+        "missing split": (["--dataset", tmp / "no-test"], ["'test'"]),
+        "empty corpus": (["--dataset", tmp / "empty"], ["no tokens"]),
+        "batch size 0": (["--batch-size", "0"], ["--batch-size"]),
+        "seq_len 0": (["--seq-len", "0"], ["--seq-len"]),
+        "epochs 0": (["--epochs", "0"], ["--epochs"]),
+        "hid-dim -1": (["--hid-dim", "-1"], ["--hid-dim"]),
+        "dropout 1.0": (["--dropout-rate", "1.0"], ["--dropout-rate", "[0, 1)"]),
+        "dropout -0.1": (["--dropout-rate", "-0.1"], ["--dropout-rate", "[0, 1)"]),
+        "batch the data cannot fill": (["--batch-size", "5000"], ["cannot fill", "5000"]),
+        "eval batch the data cannot fill": (["--eval-batch-size", "5000"], ["validation", "cannot fill"]),
+        "out is a file": (["--out", tmp / "a-file"], ["not a folder"]),
+        "resume without checkpoint": (["--resume"], ["no checkpoint"]),
+        "negative checkpoint-every": (["--checkpoint-every", "-1"], ["--checkpoint-every"]),
+        "bad repo id": (["--push-to-hub", "not a repo id!"], ["--push-to-hub"]),
+        "push without token": (["--push-to-hub", "someone/model"], ["token"]),
+    } | ({} if torch.cuda.is_available() else {"cuda absent": (["--device", "cuda"], ["CUDA is not available"])})
+
+
+BAD_INPUT_NAMES = ["missing dataset folder", "missing split", "empty corpus", "batch size 0", "seq_len 0",
+                   "epochs 0", "hid-dim -1", "dropout 1.0", "dropout -0.1", "batch the data cannot fill",
+                   "eval batch the data cannot fill", "out is a file", "resume without checkpoint",
+                   "negative checkpoint-every", "bad repo id", "push without token", "cuda absent"]
+
+
+@pytest.mark.parametrize("case", BAD_INPUT_NAMES)
+def test_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path, capsys, case):
+    cases = bad_input_cases(tmp_path, tiny_run["corpus"])
+    if case not in cases:
+        pytest.skip("this machine has CUDA")
+    extra, needles = cases[case]
+    out, a_file = tmp_path / "out", tmp_path / "a-file"
+    before = a_file.read_bytes()
+    code = train_cli.main(["--dataset", str(tiny_run["corpus"]), "--out", str(out), *TINY, *map(str, extra)])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, *needles)
+    assert not out.exists() and a_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("change, needles", [
+    (["--hid-dim", "24"], ["different configuration", "hid_dim"]),
+    (["--min-freq", "2"], ["different configuration", "min_freq"]),
+    ("other corpus", ["different vocabulary"]),
+])
+def test_resume_from_another_config_or_vocab_is_refused(tiny_run, tmp_path, capsys, change, needles):
+    out = copy_run(tiny_run, tmp_path)
+    dataset = tiny_run["corpus"]
+    if change == "other corpus":  # same flags, other words: only the vocab differs (dataset may change)
+        dataset = make_corpus(tmp_path / "other", texts={"train": "zip zap zop .\n" * 400})
+        change = []
+    before = snapshot(out)
+    code = train_cli.main(["--dataset", str(dataset), "--out", str(out), *TINY, *change, "--epochs", "3", "--resume"])
+    assert code != 0
+    assert_one_line_error(capsys.readouterr().err, *needles)
+    assert snapshot(out) == before
+
+
+# ------------------------------------------------------------------------------------ 6. --push-to-hub
+class FakeHub:
+    """Answers the Hub's HTTP API as huggingface_hub uses it for create_repo + upload_folder, and
+    keeps what was sent: the commit's NDJSON and the bytes of every LFS upload."""
+
+    HOST = "https://huggingface.co"
+
+    def __init__(self):
+        self.requests, self.unexpected, self.commits, self.lfs_blobs, self.validated = [], [], [], {}, []
+
+    def __call__(self, request):
+        import httpx2
+
+        method, url, path = request.method, str(request.url), request.url.path
+        self.requests.append(f"{method} {url}")
+        body = request.read()
+        if method == "POST" and path == "/api/repos/create":
+            payload = json.loads(body)
+            repo = f"{payload.get('organization') or 'someone'}/{payload['name']}"
+            return httpx2.Response(200, json={"url": f"{self.HOST}/{repo}", "name": repo, "id": "fake-repo-id"})
+        if method == "POST" and path == "/api/validate-yaml":  # the card's metadata, checked before upload
+            content = json.loads(body)["content"]
+            self.validated.append(content)
+            meta = yaml.safe_load(content.split("---\n")[1]) if content.startswith("---\n") else None
+            errors = [] if isinstance(meta, dict) else [{"message": "no metadata"}]
+            return httpx2.Response(400 if errors else 200, json={"errors": errors, "warnings": []})
+        if method == "POST" and path.startswith("/api/models/") and "/preupload/" in path:
+            files = json.loads(body)["files"]
+            # As the Hub: binary files go through LFS, text files inline in the commit.
+            return httpx2.Response(200, json={"files": [
+                {"path": f["path"], "uploadMode": "lfs" if f["path"].endswith((".safetensors", ".png")) else "regular",
+                 "shouldIgnore": False, "oid": None} for f in files]})
+        if method == "POST" and path.endswith(".git/info/lfs/objects/batch"):
+            objects = json.loads(body)["objects"]
+            return httpx2.Response(200, json={"transfer": "basic", "objects": [
+                {"oid": o["oid"], "size": o["size"], "authenticated": True,
+                 "actions": {"upload": {"href": f"https://lfs.fake.example/upload/{o['oid']}"}}} for o in objects]})
+        if method == "PUT" and url.startswith("https://lfs.fake.example/upload/"):
+            self.lfs_blobs[path.rsplit("/", 1)[1]] = body
+            return httpx2.Response(200)
+        if method == "POST" and path.startswith("/api/models/") and "/commit/" in path:
+            self.commits.append([json.loads(line) for line in body.decode().splitlines() if line.strip()])
+            repo = path.split("/api/models/", 1)[1].split("/commit/", 1)[0]
+            return httpx2.Response(200, json={"commitUrl": f"{self.HOST}/{repo}/commit/{'c' * 40}",
+                                              "commitOid": "c" * 40, "pullRequestUrl": None})
+        if path == "/api/agent-harnesses":  # huggingface_hub's best-effort user-agent lookup; 404 is fine
+            return httpx2.Response(404, json={"error": "not in the fake Hub"})
+        self.unexpected.append(f"{method} {url}")
+        return httpx2.Response(404, json={"error": "not in the fake Hub"})
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """Replace only huggingface_hub's HTTP transport: HfApi, the commit/LFS code, retries and request
+    hooks all run for real, but the bytes go to FakeHub instead of the network."""
+    import httpx2
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _http
+
+    hub = FakeHub()
+
+    def client_factory():
+        return httpx2.Client(transport=httpx2.MockTransport(hub), event_hooks={"request": [_http.hf_request_event_hook]},
+                             follow_redirects=True, timeout=None)
+
+    monkeypatch.setattr(_http, "_GLOBAL_CLIENT_FACTORY", client_factory)
+    monkeypatch.setattr(_http, "_GLOBAL_CLIENT", None)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # our own env says offline; the fake Hub is "online"
+    # hf_xet uploads through its own (Rust) HTTP client, out of reach of any Python-level mock: take the
+    # Hub's other upload path, the LFS batch API, which goes through the same transport.
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")
+    yield hub
+    _http.close_session()
+
+
+def test_push_to_hub_uploads_the_whole_folder_in_one_commit(tmp_path, fake_hub, capsys):
+    corpus = make_corpus(tmp_path / "corpus")
+    out = tmp_path / "out"
+    code = train_cli.main(["--dataset", str(corpus), "--out", str(out), *TINY, "--no-progress",
+                           "--push-to-hub", "someone/tiny-lstm"])
+    assert code == 0, capsys.readouterr().err
+    assert fake_hub.unexpected == []
+    assert "pushed" in capsys.readouterr().out
+    assert len(fake_hub.commits) == 1
+    header, *ops = fake_hub.commits[0]
+    assert header["key"] == "header" and header["value"]["summary"]
+
+    rebuilt = tmp_path / "from-hub"
+    rebuilt.mkdir()
+    for op in ops:
+        value = op["value"]
+        if op["key"] == "file":
+            data = base64.b64decode(value["content"])
+        else:
+            assert op["key"] == "lfsFile", op
+            data = fake_hub.lfs_blobs[value["oid"]]
+            assert hashlib.sha256(data).hexdigest() == value["oid"] and len(data) == value["size"]
+        (rebuilt / value["path"]).write_bytes(data)
+    uploaded = {op["value"]["path"] for op in ops}
+    assert uploaded == MODEL_FILES  # checkpoints stay local
+    assert (out / "checkpoints" / "last.pt").is_file()
+    assert {op["value"]["path"] for op in ops if op["key"] == "lfsFile"} == {"model.safetensors", "training_curve.png"}
+    for name in MODEL_FILES:
+        assert (rebuilt / name).read_bytes() == (out / name).read_bytes(), name
+    assert 'lm.load_pretrained("someone/tiny-lstm")' in (rebuilt / "README.md").read_text()
+
+    model, vocab = lm.load_pretrained(rebuilt)
+    local, local_vocab = lm.load_pretrained(out)
+    assert vocab.itos == local_vocab.itos
+    for (k, a), (_, b) in zip(model.state_dict().items(), local.state_dict().items()):
+        assert torch.equal(a, b), k
+    assert any(r.startswith("POST https://huggingface.co/api/repos/create") for r in fake_hub.requests)
+    meta = yaml.safe_load(fake_hub.validated[0].split("---\n")[1])
+    assert meta["library_name"] == "lm" and meta["license"] == "mit" and "lstm" in meta["tags"]
+
+
+def test_a_failed_push_is_one_line_and_keeps_the_model(tmp_path, fake_hub, capsys, monkeypatch):
+    corpus = make_corpus(tmp_path / "corpus")
+    out = tmp_path / "out"
+    import httpx2
+
+    fake_hub_call = FakeHub.__call__
+    monkeypatch.setattr(FakeHub, "__call__", lambda self, r: httpx2.Response(401, json={"error": "Invalid token"})
+                        if "/commit/" in r.url.path else fake_hub_call(self, r))
+    code = train_cli.main(["--dataset", str(corpus), "--out", str(out), *TINY, "--epochs", "1", "--no-progress",
+                           "--push-to-hub", "someone/tiny-lstm"])
+    assert code == 1
+    err = capsys.readouterr().err  # (stderr also has the upload's progress bars)
+    assert "Traceback" not in err
+    [line] = [line for line in err.splitlines() if line.startswith("train.py:")]
+    assert "push to someone/tiny-lstm failed" in line and "401" in line and str(out) in line
+    assert MODEL_FILES <= {p.name for p in out.iterdir()}

@@ -374,7 +374,8 @@ def read_model_info(source=None, model=None, vocab=None) -> dict:
                 train_config = results.get("train_config") or {}
                 sources.append({"parameters": results.get("parameters"), "vocab_size": results.get("vocab_size"),
                                 "test_ppl": results.get("test_ppl"), "best_valid_ppl": results.get("best_valid_ppl"),
-                                "dataset": train_config.get("dataset") if isinstance(train_config, dict) else None})
+                                "dataset": results.get("dataset_name") or (
+                                    train_config.get("dataset") if isinstance(train_config, dict) else None)})
         except (OSError, ValueError):
             pass
     if "README.md" in files:

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", default=None, help="where checkpoints go (default: OUT/checkpoints)")
     p.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps (0: epoch ends only)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--dataset-name", default=None,
+                   help="human-readable name of the dataset for the model card (default: --dataset)")
     p.add_argument("--overwrite", action="store_true", help="start afresh even if --out already holds a run")
     p.add_argument("--device", default=None, help="force a device (cpu, cuda, cuda:1, mps); default: CUDA > MPS > CPU")
     p.add_argument("--amp", choices=["bf16"], default=None, help="bfloat16 autocast (CUDA only)")
@@ -173,7 +175,7 @@ def _run(args) -> int:
         seconds = sum(h["seconds"] for h in history)
         write_model_card(out, train_config=asdict(cfg), num_parameters=num_params, vocab_size=len(corpus.vocab),
                          history=history, best_valid_loss=best_valid, test_loss=test_loss, wall_seconds=seconds,
-                         hardware_name=hw, repo_id=args.push_to_hub,
+                         hardware_name=hw, repo_id=args.push_to_hub, dataset_name=args.dataset_name,
                          dataset_tokens={"train": corpus.train.numel(), "validation": corpus.validation.numel(),
                                          "test": corpus.test.numel()})
 

@@ -263,7 +263,12 @@ def main(argv=None) -> int:
 
     ppl = None
     if args.model and args.dataset and bf16 is not None:
+        import datasets
+
         from lm.data import count_unk, encode_lines, load_split_lines
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
 
         print(f"  perplexity on {args.dataset} {args.split} (fp32, then bf16) ...", flush=True)
         ids = encode_lines(load_split_lines(args.dataset, args.split), vocab)

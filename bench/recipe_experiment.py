@@ -56,10 +56,11 @@ def report(out: Path) -> str:
     lines.append(f"Improved recipe's test perplexity is {100 * (1 - new / base):.1f}% lower than the notebook recipe's.")
     text = "\n".join(lines)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for r, d in results.items():
+    for (r, d), color in zip(results.items(), ("tab:blue", "tab:green")):
         minutes = [sum(h["seconds"] for h in d["history"][:i + 1]) / 60 for i in range(len(d["history"]))]
-        ax.plot(minutes, [math.exp(h["valid_loss"]) for h in d["history"]], "o-", label=f"{r} valid")
-        ax.plot(minutes, [math.exp(h["train_loss"]) for h in d["history"]], "--", alpha=0.6, label=f"{r} train")
+        ax.plot(minutes, [math.exp(h["valid_loss"]) for h in d["history"]], "o-", color=color, label=f"{r} valid")
+        ax.plot(minutes, [math.exp(h["train_loss"]) for h in d["history"]], "--", color=color, alpha=0.6,
+                label=f"{r} train")
     ax.set_xlabel("minutes")
     ax.set_ylabel("perplexity")
     ax.set_yscale("log")

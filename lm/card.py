@@ -46,10 +46,14 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
 def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: int, vocab_size: int,
                      history: list[dict], best_valid_loss: float, test_loss: float | None,
                      wall_seconds: float, hardware_name: str, dataset_tokens: dict | None = None,
-                     repo_id: str | None = None) -> Path:
-    """Write README.md (Hub metadata + body), training_results.json and the curve into `folder`."""
+                     repo_id: str | None = None, dataset_name: str | None = None) -> Path:
+    """Write README.md (Hub metadata + body), training_results.json and the curve into `folder`.
+
+    `dataset_name` is what people read (default: the dataset id or path the run was given)."""
     folder = Path(folder)
-    summary = {"parameters": num_parameters, "vocab_size": vocab_size, "epochs": len(history),
+    dataset = train_config["dataset"]
+    shown = dataset_name or dataset
+    summary = {"dataset_name": shown, "parameters": num_parameters, "vocab_size": vocab_size, "epochs": len(history),
                "minutes": wall_seconds / 60, "hardware": hardware_name,
                "best_valid_ppl": math.exp(best_valid_loss) if math.isfinite(best_valid_loss) else None,
                "test_ppl": math.exp(test_loss) if test_loss is not None else None,
@@ -57,7 +61,6 @@ def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: 
     (folder / HISTORY_NAME).write_text(json.dumps(summary, indent=1) + "\n")
     if history:
         plot_curves(history, folder / CURVE_NAME)
-    dataset = train_config["dataset"]
     is_hub_dataset = not Path(dataset).exists() and dataset.count("/") == 1
     meta = ["---", "library_name: lm", "license: mit", "language:", "- en", "tags:", "- lstm",
             "- text-generation", "- language-model", "- pytorch"]
@@ -74,7 +77,7 @@ def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: 
     body = f"""# Word-level LSTM language model
 
 A word-level LSTM language model trained with `train.py` of the LSTM temperature playground on
-**{dataset}**. It predicts the next word of lower-cased, `basic_english`-tokenized text; it is made
+**{shown}**{f" (`{dataset}`)" if shown != dataset else ""}. It predicts the next word of lower-cased, `basic_english`-tokenized text; it is made
 for seeing, hands-on, how sampling temperature changes generated text.
 
 ## Results

@@ -9,6 +9,7 @@ never touched, so concurrent users cannot disturb each other, and row i of a `sw
 what `generate(..., temperature=temperatures[i], seed=seed)` draws.
 """
 
+import bisect
 import math
 import numbers
 import secrets
@@ -71,37 +72,42 @@ _BLOCK = 128
 def draw_from(probs: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
     """One token per row of probs (b, V), drawn with probability probs[r, i] / probs[r].sum().
 
-    Inverse CDF with one uniform number u per row from that row's generator: the token at which
-    the cumulative mass first exceeds u * total. Tokens with zero mass (<unk>, and those top-k or
-    top-p removed) are never picked. Done in two levels, over blocks of 128 tokens and then within
-    the chosen block, in float64 on small tensors. (`torch.multinomial` draws an exponential
-    variate for every vocabulary entry, ~0.25 ms a row on this CPU, and a full-vocabulary float64
-    cumsum costs a fresh ~1 MB buffer per step: both more than the rest of a bfloat16 sweep step.)
+    Inverse CDF with one uniform number u per row from that row's own generator: the token at which
+    the cumulative mass first exceeds u * (total mass). Tokens with zero mass (<unk>, and those top-k
+    or top-p removed) are never picked. In two levels: the masses of blocks of 128 tokens (one
+    reduction over the vocabulary), then the tokens of the chosen block; cumulative sums in float64.
+    Row r's pick depends only on row r, so a row of a batch draws what it would draw alone.
+
+    (`torch.multinomial` draws an exponential variate for every vocabulary entry, ~0.25 ms a row on
+    this CPU; a float64 cumsum over the whole vocabulary, for a sweep of 11, writes ~1 MB of freshly
+    allocated memory a step, measured at ~1-2 ms here: each more than the rest of a bfloat16 sweep step.)
     """
     b, V = probs.shape
-    u = torch.cat([torch.rand(1, generator=g, dtype=torch.float64, device=probs.device) for g in generators])
+    us = [torch.rand(1, generator=g, dtype=torch.float64, device=probs.device).item() for g in generators]
     full = V // _BLOCK * _BLOCK
     sums = probs[:, :full].unflatten(1, (-1, _BLOCK)).sum(dim=-1)  # (b, V // K)
     if full < V:
         sums = torch.cat([sums, probs[:, full:].sum(dim=-1, keepdim=True)], dim=1)  # (b, nb)
-    sums = sums.double()
-    cum = sums.cumsum(dim=-1)  # (b, nb)
-    total = cum[:, -1:].contiguous()  # (b, 1)
-    if not bool(torch.all((total > 0) & total.isfinite())):  # as torch.multinomial refuses them
-        raise RuntimeError("probability tensor contains nan, inf or no mass")
-    target = u[:, None] * total  # (b, 1) in [0, total)
-    # The first block whose cumulative mass exceeds the target; rounding can never push it past the
-    # last block that has mass.
-    k = torch.minimum(torch.searchsorted(cum, target, right=True), torch.searchsorted(cum, total))  # (b, 1)
-    start = k * _BLOCK  # (b, 1)
-    index = start + torch.arange(_BLOCK, device=probs.device)  # (b, K)
+    cums = sums.cumsum(dim=-1, dtype=torch.float64)  # (b, nb)
+    before = cums - sums  # mass before each block (float64)
+    starts, rests = [], []
+    for u, cum, bef in zip(us, cums.tolist(), before.tolist()):
+        total = cum[-1]
+        if not (math.isfinite(total) and total > 0):
+            raise RuntimeError("probability tensor contains nan, inf or no mass")  # as torch.multinomial
+        target = u * total  # in [0, total)
+        # The first block whose cumulative mass exceeds the target, never past the last one with mass.
+        k = min(bisect.bisect_right(cum, target), bisect.bisect_left(cum, total))
+        starts.append(k * _BLOCK)
+        rests.append(max(target - bef[k], 0.0))  # the target within block k
+    index = torch.tensor(starts, device=probs.device)[:, None] + torch.arange(_BLOCK, device=probs.device)  # (b, K)
     inside = index < V
-    inner = probs.gather(1, index.clamp(max=V - 1)).double() * inside  # (b, K) the block's masses
-    inner_cum = inner.cumsum(dim=-1)  # (b, K)
-    rest = (target - (cum.gather(1, k) - sums.gather(1, k))).clamp(min=0)  # (b, 1) target within the block
-    j = torch.minimum(torch.searchsorted(inner_cum, rest, right=True),
-                      torch.searchsorted(inner_cum, inner_cum[:, -1:].contiguous()))  # (b, 1)
-    return (start + j)[:, 0]
+    # The chosen blocks' cumulative masses (zero past the end of the vocabulary).
+    blocks = (probs.gather(1, index.clamp_(max=V - 1)) * inside).cumsum(dim=-1, dtype=torch.float64)  # (b, K)
+    ids = []
+    for start, rest, cum in zip(starts, rests, blocks.tolist()):
+        ids.append(start + min(bisect.bisect_right(cum, rest), bisect.bisect_left(cum, cum[-1])))
+    return torch.tensor(ids, device=probs.device)
 
 
 def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
@@ -183,7 +189,7 @@ def _mask_unk(logits: torch.Tensor, vocab: Vocab) -> torch.Tensor:
 
 # Prompts up to this many tokens (the leading <eos> included) are fed through `model.step`; longer
 # ones through `model.forward`, whose fixed cost per call is then repaid (measured on the notebook-size
-# model on CPU: forward of 8 tokens ~ the cost of 8 to 16 steps).
+# model on this CPU: forward and step break even at ~8 tokens in bfloat16, ~16 in float32).
 _STEP_PROMPT_MAX = 8
 
 

@@ -227,13 +227,14 @@ def detokenize(tokens: Iterable[str]) -> str:
     """Join tokens into readable text: the inverse of ``tokenize`` up to case.
 
         ['i', 'don', "'", 't', 'know', '.', 'who', '?'] -> "I don't know. Who?"
-        ['dogs', "'", 'tails', '<eos>', 'hi'] -> "Dogs' tails\\nHi"
+        ['dogs', "'", 'tails', '<eos>', 'hi'] -> "Dogs' tails\\nhi"
 
     Punctuation hugs the word before it, ``(`` the word after; an apostrophe
     joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``) to its
     word, otherwise it hugs the word before only (``dogs'``). ``<eos>`` is a
-    line break. The first word of the text and of each sentence or line, and
-    the pronoun "i", are capitalised. ``<unk>`` stays ``<unk>``.
+    line break. The first word of the text and of each sentence, and the
+    pronoun "i", are capitalised (a line break alone does not start a
+    sentence: in line-wrapped books it often falls mid-sentence). ``<unk>`` stays ``<unk>``.
 
     For any ``t`` that ``tokenize`` produced,
     ``tokenize(detokenize(t)) == [x for x in t if x != "<eos>"]``, with one
@@ -249,7 +250,9 @@ def detokenize(tokens: Iterable[str]) -> str:
         if token == EOS:
             # Trailing spaces are never emitted, so the line break needs no trimming.
             out.append("\n")
-            capitalise_next, glue_next, previous = True, True, None
+            # A line break starts a sentence only after . ! ? : in line-wrapped books it often
+            # falls mid-sentence ("the cavern and\nthe little man").
+            glue_next, previous = True, None
             continue
         suffix = previous == "'" and token in _SUFFIXES
         if out and not glue_next and not suffix and token not in _NO_SPACE_BEFORE:

@@ -126,11 +126,22 @@ def test_side_by_side_fills_every_column(page, shots):
     page.screenshot(path=str(shots / "side-by-side.png"), full_page=True)
 
 
+def _wait_idle(page, *elem_ids):
+    """Until the outputs' progress overlays are hidden again (no request running for them)."""
+    page.wait_for_timeout(300)
+    for elem_id in elem_ids:
+        expect(page.locator(f"#{elem_id} [data-testid='status-tracker']").first).to_have_class(re.compile(r"\bhide\b"))
+
+
 def test_temperature_plot_appears(page, shots):
-    _open_tab(page, "How temperature works")
-    page.locator("#distribution-button").click()
+    _open_tab(page, "How temperature works")  # opening the tab draws the plot for the current prompt
     expect(page.locator("#distribution-plot img")).to_be_visible()
-    expect(page.locator("#entropy-table")).to_contain_text("2")  # the row for T = 2
+    expect(page.locator("#entropy-table")).to_contain_text("0.25")
+    page.get_by_label("3", exact=True).check()  # one more temperature: the plot follows at once
+    expect(page.locator("#probability-table")).to_contain_text("T = 3 (%)")
+    page.locator("#distribution-button").click()
+    _wait_idle(page, "distribution-plot", "entropy-table", "probability-table")
+    expect(page.locator("#distribution-plot img")).to_be_visible()
     _no_error_toast(page)
     page.screenshot(path=str(shots / "how-temperature-works.png"), full_page=True)
 

@@ -186,7 +186,7 @@ DETOKENIZE_CASES = [
     (["yes", "!", "no", "?", "maybe", ".", "ok"], "Yes! No? Maybe. Ok"),
     (["a", "(", "small", ")", "owl"], "A (small) owl"),
     (["wait", "--", "what", "?"], "Wait -- what?"),
-    (["one", "<eos>", "two", "<eos>"], "One\nTwo\n"),
+    (["one", "<eos>", "two", "<eos>"], "One\ntwo\n"),
     (["end", ".", "<eos>", "<eos>", "next"], "End.\n\nNext"),
     (["a", "<unk>", "ran", "."], "A <unk> ran."),
     (["<unk>", "ran"], "<unk> ran"),

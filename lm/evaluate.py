@@ -22,21 +22,13 @@ import argparse
 import math
 import sys
 
-EXIT_BAD_INPUT = 2
+from lm._cli import EXIT_BAD_INPUT, Parser, one_line
+
 DTYPES = ("float32", "bfloat16")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(
+    p = Parser(
         prog="python -m lm.evaluate",
         description="Perplexity of a saved LSTM language model on one split of a corpus, with the notebook's "
                     "batching (batch 128, seq_len 50) and with batch 1 over the whole split.",
@@ -109,7 +101,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return 130
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as e:
-        print(f"python -m lm.evaluate: error: {_one_line(e)}", file=sys.stderr)
+        print(f"python -m lm.evaluate: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -22,16 +22,7 @@ import argparse
 import math
 import sys
 
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
+from lm._cli import EXIT_BAD_INPUT, Parser, one_line
 
 
 def _temperature(text: str) -> float:
@@ -72,7 +63,7 @@ def _seed(text: str) -> int:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(
+    p = Parser(
         prog="python -m lm.generate",
         description="Continue a prompt with a saved LSTM language model: one temperature streams the text as "
                     "it is generated; several print the notebook's temperature sweep, one block each.",
@@ -168,7 +159,7 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as e:
-        print(f"python -m lm.generate: error: {_one_line(e)}", file=sys.stderr)
+        print(f"python -m lm.generate: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -14,6 +14,7 @@ import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from lm._cli import Parser
 from lm.training import RECIPES, TrainConfig
 
 HELP = {
@@ -54,7 +55,7 @@ def _bool(s: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", choices=sorted(RECIPES), default="notebook",
                    help="named set of defaults: notebook (the reference notebook) or awd (the improved recipe); "
                         "flags given explicitly override it")
@@ -82,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args) -> TrainConfig:
-    values = dict(RECIPES[args.recipe])
+def config_from_args(args, base: dict | None = None) -> TrainConfig:
+    """The recipe's values (or `base`, a resumed run's saved configuration), then the explicit flags."""
+    values = dict(base) if base is not None else dict(RECIPES[args.recipe])
     for f in fields(TrainConfig):
         v = getattr(args, f.name)
         if v is not None:
@@ -116,17 +118,26 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     # Every check that needs no data comes first: bad input fails fast and writes nothing.
-    cfg = config_from_args(args)
+    out = Path(args.out)
+    ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
+    base = None
+    if args.resume and (ckpt_dir / "last.pt").is_file():
+        # A resumed run takes its configuration from the checkpoint: `--out DIR --resume` is enough.
+        from lm.training import load_checkpoint
+
+        try:
+            base = load_checkpoint(ckpt_dir / "last.pt", mmap=True)["train_config"]
+        except ValueError as e:
+            return _error(str(e))
+    cfg = config_from_args(args, base)
     try:
         cfg.validate()
     except ValueError as e:
         return _error(_flag_message(str(e)))
     if args.checkpoint_every < 0:
         return _error(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
-    out = Path(args.out)
     if out.exists() and not out.is_dir():
         return _error(f"--out {out} exists and is not a folder")
-    ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
     if ckpt_dir.exists() and not ckpt_dir.is_dir():
         return _error(f"checkpoint folder {ckpt_dir} exists and is not a folder")
     if args.resume and not (ckpt_dir / "last.pt").is_file():

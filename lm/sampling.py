@@ -122,6 +122,9 @@ def random_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+MIN_TEMPERATURE = 1e-6  # positive temperatures below this sample greedily
+
+
 def _check_temperature(t) -> float:
     # A string such as "0.7" is refused too, not parsed: float() would accept it.
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
@@ -129,7 +132,8 @@ def _check_temperature(t) -> float:
     value = float(t)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"temperature must be a finite number >= 0, got {t!r}")
-    return value
+    # Far below this, logits / T overflows float32 (and the choice is the argmax anyway): greedy.
+    return 0.0 if value < MIN_TEMPERATURE else value
 
 
 def _check_args(max_new_tokens, top_k, top_p, seed) -> tuple[int, int | None, float | None, int]:

@@ -195,11 +195,12 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path) -> dict:
+def load_checkpoint(path: Path, mmap: bool = False) -> dict:
+    """The checkpoint at `path` (mmap=True: tensors are read only when touched)."""
     if not path.is_file():
         raise ValueError(f"no checkpoint to resume from at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:
         # One line: torch's own messages (weights_only refusals) run over many lines.
         first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
@@ -320,6 +321,8 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
 
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = LSTMLanguageModel(**asdict(cfg.model_config(len(vocab)))).to(dev)
+    if rank:  # each rank its own dropout masks over its own streams (rank 0 keeps the 1-process stream)
+        torch.manual_seed(cfg.seed + rank)
     optimizer = make_optimizer(cfg, model)
     # plateau: torch's scheduler, stepped on validation loss. cosine: set by hand every step, since
     # under a wall-clock budget its progress is max(steps done, time used) of the whole run.
@@ -434,7 +437,9 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
             bar.close()
             loss_sum += running.item()
             train_loss = dist_env.mean(loss_sum, dev) / max(step, 1)  # over all ranks' streams
-            valid_loss = evaluate(model, corpus.validation, eval_bs, cfg.seq_len)
+            # Every rank scores the whole split; the mean makes the plateau scheduler's input identical
+            # on all ranks even where GPU results differ in the last bits.
+            valid_loss = dist_env.mean(evaluate(model, corpus.validation, eval_bs, cfg.seq_len), dev)
             lr = optimizer.param_groups[0]["lr"]
             if cfg.schedule == "plateau":
                 scheduler.step(valid_loss)

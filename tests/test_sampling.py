@@ -522,3 +522,14 @@ def test_bfloat16_model_generates(model, vocab):
         assert a.tokens[:2] == b.tokens[:2]
         assert a.probs == pytest.approx(b.probs, abs=0.02)
         assert a.entropy == pytest.approx(b.entropy, abs=0.05)
+
+
+@pytest.mark.parametrize("t", [1e-300, 1e-45, 1e-7, 1e-5])
+def test_tiny_temperatures_are_greedy_or_sharp_not_nan(model, vocab, t):
+    """float32 logits / 1e-45 overflow: tiny temperatures must still give a valid, near-greedy result."""
+    greedy = generate(model, vocab, "the owl", max_new_tokens=8, temperature=0, seed=0, stop_at_eos=False)
+    g = generate(model, vocab, "the owl", max_new_tokens=8, temperature=t, seed=0, stop_at_eos=False)
+    assert g.tokens == greedy.tokens
+    d = next_token_distribution(model, vocab, "the owl", [t])[0]
+    assert math.isfinite(d.entropy) and d.entropy < 1e-3
+    assert d.probs[0] > 0.999

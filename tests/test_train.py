@@ -363,6 +363,16 @@ def test_truncated_checkpoint_is_a_clear_error_and_the_model_stays(tiny_run, tmp
     assert snapshot(out) == before
 
 
+def test_resume_needs_only_out_the_configuration_comes_from_the_checkpoint(tiny_run, tmp_path):
+    """`--out DIR --resume` (plus --epochs to go further) continues with the saved recipe and dataset."""
+    out = copy_run(tiny_run, tmp_path)
+    proc = run_cli(["--out", out, "--resume", "--epochs", "3", "--no-progress"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "training_results.json").read_text())
+    assert [h["epoch"] for h in results["history"]] == [1, 2, 3]
+    assert results["train_config"]["hid_dim"] == 16 and results["train_config"]["batch_size"] == 4
+
+
 def test_a_fresh_run_into_a_finished_run_is_refused_unless_overwrite(tiny_run, tmp_path):
     """Without --resume or --overwrite an --out that holds a run is left exactly as it was."""
     out = copy_run(tiny_run, tmp_path)

@@ -5,6 +5,8 @@ import math
 import platform
 from pathlib import Path
 
+from ._io import atomic_write
+
 CURVE_NAME = "training_curve.png"
 HISTORY_NAME = "training_results.json"
 
@@ -38,10 +40,8 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     ax_lr.set_xlabel("epoch")
     ax_lr.grid(True, alpha=0.3)
     fig.tight_layout()
-    tmp = Path(path).with_name(Path(path).name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: int, vocab_size: int,
@@ -59,7 +59,7 @@ def write_model_card(folder: str | Path, *, train_config: dict, num_parameters: 
                "best_valid_ppl": math.exp(best_valid_loss) if math.isfinite(best_valid_loss) else None,
                "test_ppl": math.exp(test_loss) if test_loss is not None else None,
                "train_config": train_config, "history": history}
-    (folder / HISTORY_NAME).write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write(folder / HISTORY_NAME, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1) + "\n"))
     if history:
         plot_curves(history, folder / CURVE_NAME)
     is_hub_dataset = not Path(dataset).exists() and dataset.count("/") == 1
@@ -121,7 +121,5 @@ become `<unk>`), writes lower-case tokens, loses the thread after a sentence or 
 the style and the biases of its source text. It is not for producing facts or text for publication.
 """
     card = folder / "README.md"
-    tmp = card.with_name("README.md.tmp")
-    tmp.write_text("\n".join(meta) + body)
-    tmp.replace(card)
+    atomic_write(card, lambda tmp: Path(tmp).write_text("\n".join(meta) + body))
     return card

@@ -9,34 +9,17 @@ loader would fall back to a pickled `pytorch_model.bin`, and its `push_to_hub` w
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_model, save_model
 
+from ._io import atomic_write
 from .model import LMConfig, LSTMLanguageModel
 from .text import Vocab
 
 CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME = "config.json", "model.safetensors", "vocab.json"
 MODEL_TYPE = "lstm-language-model"
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temp file in the same folder and rename, so no reader ever sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        # mkstemp makes 0600 (and writers that recreate the file keep that): give the usual permissions.
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch.dtype | None = None) -> Path:
@@ -52,9 +35,9 @@ def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch
     folder.mkdir(parents=True, exist_ok=True)
     to_save = model if dtype is None else _cast_copy(model, dtype)
     config = {"model_type": MODEL_TYPE, **model.config_dict()}
-    _atomic_write(folder / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2) + "\n"))
-    _atomic_write(folder / WEIGHTS_NAME, lambda p: save_model(to_save, p, metadata={"format": "pt"}))
-    _atomic_write(folder / VOCAB_NAME, lambda p: vocab.save(p))
+    atomic_write(folder / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write(folder / WEIGHTS_NAME, lambda p: save_model(to_save, p, metadata={"format": "pt"}))
+    atomic_write(folder / VOCAB_NAME, lambda p: vocab.save(p))
     return folder
 
 

@@ -23,9 +23,11 @@ builds it, so ids match a model trained with the original notebook:
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
+
+from ._io import atomic_write
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -153,16 +155,7 @@ class Vocab:
         payload = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "min_freq": self.min_freq, "itos": self.itos}
         # One token per line keeps diffs of two vocab files readable.
         body = json.dumps(payload, ensure_ascii=False, indent=1)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".vocab-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(path, lambda tmp: Path(tmp).write_text(body + "\n", encoding="utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ._io import atomic_write
 from .data import batchify, iter_batches, load_corpus
 from .hub import save_pretrained
 from .model import LMConfig, LSTMLanguageModel
@@ -190,9 +191,7 @@ class Dist:
 def save_checkpoint(path: Path, state: dict) -> None:
     """torch.save to a temp file, then rename: a crash never leaves half a checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, mmap: bool = False) -> dict:

@@ -233,13 +233,16 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
         rows = list(range(len(temps)))  # rows still generating
         generators = [torch.Generator(device=device).manual_seed(seed) for _ in temps]
         n = len(rows)
-        raw = logits.expand(n, -1)  # (B, V): the prompt is the same for every row
+        logits = logits.expand(n, -1).clone()  # (B, V): the prompt is the same for every row
         hidden = [(h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous()) for h, c in hidden]
         for step in range(max_new_tokens):
-            logits = _mask_unk(raw, vocab)  # <unk> is never emitted
+            # The model's own probability of the chosen token (before temperature, of the full
+            # distribution, <unk> included) is exp(logit - logsumexp): take the normaliser first,
+            # then mask <unk> in place (a chosen token is never <unk>, so its logit is untouched).
+            log_norm = logits.logsumexp(dim=-1)  # (B,)
+            logits[:, vocab.unk_index] = -math.inf  # <unk> is never emitted
             ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
-            # The model's own probability (before temperature, and of the full distribution, <unk> included).
-            model_probs = raw.softmax(dim=-1).gather(1, ids[:, None])[:, 0]  # (B,)
+            model_probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
             ids_list, probs_list = ids.tolist(), model_probs.tolist()
             events, keep = [], []
             for j, (r, tok_id, p) in enumerate(zip(rows, ids_list, probs_list)):
@@ -260,7 +263,7 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
                 index = torch.tensor(keep, device=device)
                 ids = ids[index]
                 hidden = [(h[:, index], c[:, index]) for h, c in hidden]
-            raw, hidden = model.step(ids, hidden)  # (B, V)
+            logits, hidden = model.step(ids, hidden)  # (B, V), a fresh tensor: masked in place above
         yield gens, []
     finally:
         model.train(was_training)

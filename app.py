@@ -21,7 +21,7 @@ from pathlib import Path
 import gradio as gr
 
 import lm
-from lm.sampling import random_seed
+from lm.sampling import NOTEBOOK_TEMPERATURES, random_seed
 
 DESCRIPTION = """\
 # The temperature playground
@@ -91,7 +91,6 @@ PROMPTS_FILE = Path(__file__).resolve().parent / "assets" / "prompts.txt"
 DEFAULT_PROMPT = "The lion was afraid, but"
 DEFAULT_NEW_TOKENS = 60
 SIDE_BY_SIDE_TEMPERATURES = (0.0, 0.5, 1.0, 1.5)  # greedy, cold, as learned, hot
-NOTEBOOK_TEMPERATURES = (0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 1.0, 1.8, 1.9, 2.1, 3.1415)  # the reference notebook's
 PLOT_TEMPERATURE_CHOICES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 DEFAULT_PLOT_TEMPERATURES = [0.25, 1.0, 2.0]
 

@@ -156,6 +156,8 @@ def _run(args) -> int:
         if get_token() is None:  # found out now, not after hours of training
             return _error("--push-to-hub needs a Hugging Face token: set HF_TOKEN or run `hf auth login`")
 
+    import torch
+
     import lm
     from lm.card import hardware, write_model_card
     from lm.training import pick_device, train
@@ -172,7 +174,8 @@ def _run(args) -> int:
         corpus = lm.load_corpus(cfg.dataset, min_freq=cfg.min_freq)
     except (ValueError, OSError, RuntimeError) as e:
         return _error(str(e))
-    num_params = lm.LSTMLanguageModel(**asdict(cfg.model_config(len(corpus.vocab)))).num_parameters()
+    with torch.device("meta"):  # shapes only: counting needs no memory for the weights
+        num_params = lm.LSTMLanguageModel(**asdict(cfg.model_config(len(corpus.vocab)))).num_parameters()
     if is_main:
         print(f"dataset {cfg.dataset}: vocab {len(corpus.vocab):,}, tokens train {corpus.train.numel():,} "
               f"validation {corpus.validation.numel():,} test {corpus.test.numel():,}")

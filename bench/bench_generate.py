@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))  # `python bench/bench_generate.py` from anywhere
 import torch  # noqa: E402
 
 import lm  # noqa: E402
+from lm.sampling import NOTEBOOK_TEMPERATURES  # noqa: E402
 from lm.text import Vocab, tokenize  # noqa: E402
 
-NOTEBOOK_TEMPERATURES = [0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 1.0, 1.8, 1.9, 2.1, 3.1415]
 NOTEBOOK_PROMPT = "Harry Potter is"
 
 # Targets (issue 2, section 7).
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
         return lm.generate(m, vocab, prompt, max_new_tokens=tokens, temperature=T, seed=seed, stop_at_eos=False)
 
     def swp(m, tokens):
-        return lm.sweep(m, vocab, prompt, NOTEBOOK_TEMPERATURES, max_new_tokens=tokens, seed=seed,
+        return lm.sweep(m, vocab, prompt, list(NOTEBOOK_TEMPERATURES), max_new_tokens=tokens, seed=seed,
                         stop_at_eos=False)
 
     # Warm-up: packs the weights, allocates, and checks the lengths are what is timed.

@@ -25,41 +25,23 @@ import sys
 from lm._cli import EXIT_BAD_INPUT, Parser, one_line
 
 
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0 = greedy), got {text!r}")
-    return value
+def _parsed(kind, ok, requirement: str):
+    """An argparse type: `kind(text)`, refused with a one-line reason unless `ok(value)`."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {'an integer' if kind is int else 'a number'}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+        return value
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
-
-
-def _top_p(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = _non_negative_int(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"must be < 2**63, got {text!r}")
-    return value
+_temperature = _parsed(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0 (0 = greedy)")
+_non_negative_int = _parsed(int, lambda v: v >= 0, ">= 0")
+_top_p = _parsed(float, lambda v: 0.0 < v <= 1.0, "in (0, 1]")
+_seed = _parsed(int, lambda v: 0 <= v < 2**63, "in [0, 2**63)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -122,6 +122,8 @@ def random_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+# The reference notebook's temperature sweep.
+NOTEBOOK_TEMPERATURES = (0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 1.0, 1.8, 1.9, 2.1, 3.1415)
 MIN_TEMPERATURE = 1e-6  # positive temperatures below this sample greedily
 
 

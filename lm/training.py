@@ -184,6 +184,9 @@ class Dist:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                # Leave together: a rank whose peer has already torn the group down can block for
+                # ever in the group's destructor (seen with gloo on a loaded CPU).
+                dist.barrier()
                 dist.destroy_process_group()
 
 
@@ -471,6 +474,7 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
     finally:
         for s, h in old_handlers.items():
             signal.signal(s, h)
+        net = None  # DDP holds the process group: free it first, then close the group
         dist_env.close()
 
     wall = time.perf_counter() - start

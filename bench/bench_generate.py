@@ -49,7 +49,8 @@ import torch  # noqa: E402
 
 import lm  # noqa: E402
 from lm.sampling import NOTEBOOK_TEMPERATURES  # noqa: E402
-from lm.text import Vocab, tokenize  # noqa: E402
+from lm.text import tokenize  # noqa: E402
+from lm.vocab import Vocab  # noqa: E402
 
 NOTEBOOK_PROMPT = "Harry Potter is"
 
@@ -69,7 +70,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default=None, metavar="FOLDER_OR_REPO",
                    help="model folder or Hub repo id to bench (lm.load_pretrained); default: a randomly "
-                        "initialised notebook-size model, LSTMLanguageModel(--vocab-size)")
+                        "initialised notebook-size model, LSTMLanguageModel(LMConfig(--vocab-size)))")
     p.add_argument("--vocab-size", type=int, default=9803,
                    help="vocabulary size of the random-init model (9803 = the notebook's, 36.9M parameters)")
     p.add_argument("--dataset", default=None, metavar="ID_OR_FOLDER",
@@ -170,7 +171,7 @@ def build_model(args):
         model, vocab = lm.load_pretrained(args.model)
         return model.eval(), vocab, args.model
     torch.manual_seed(args.seed)
-    model = lm.LSTMLanguageModel(args.vocab_size).eval()
+    model = lm.LSTMLanguageModel(lm.LMConfig(args.vocab_size)).eval()
     # A made-up vocabulary holding the prompt's words, so the prompt is not all <unk>.
     words = list(dict.fromkeys(w for w in tokenize(args.prompt) if w not in ("<unk>", "<eos>")))
     words = words[: args.vocab_size - 2]

@@ -112,17 +112,15 @@ class OurLoop:
     """train()'s inner loop: lm.training.train_step over iter_batches, loss summed on the device."""
 
     def __init__(self, args, vocab_size, data, device):
-        from dataclasses import asdict
-
         from lm.data import iter_batches
-        from lm.model import LSTMLanguageModel
+        from lm.model import LMConfig, LSTMLanguageModel
         from lm.training import TrainConfig, make_optimizer, train_step
 
-        cfg = TrainConfig(batch_size=data.size(0), seq_len=args.seq_len, emb_dim=args.emb_dim, hid_dim=args.hid_dim,
-                          num_layers=args.num_layers, dropout_rate=args.dropout, lr=args.lr, clip=args.clip,
-                          seed=args.seed)
+        model_config = LMConfig(vocab_size, args.emb_dim, args.hid_dim, args.num_layers, args.dropout)
+        cfg = TrainConfig(batch_size=data.size(0), seq_len=args.seq_len, model=model_config, lr=args.lr,
+                          clip=args.clip, seed=args.seed)
         torch.manual_seed(cfg.seed)
-        self.model = LSTMLanguageModel(**asdict(cfg.model_config(vocab_size))).to(device)
+        self.model = LSTMLanguageModel(cfg.model).to(device)
         self.optimizer = make_optimizer(cfg, self.model)
         self.chunks = list(iter_batches(data.to(device), cfg.seq_len))
         self.train_step, self.clip = train_step, cfg.clip

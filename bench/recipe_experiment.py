@@ -53,7 +53,8 @@ def report(out: Path) -> str:
                      f"{d['best_valid_ppl']:.1f} | {d['test_ppl']:.1f} |")
     base, new = results["notebook"]["test_ppl"], results["awd"]["test_ppl"]
     lines.append("")
-    lines.append(f"Improved recipe's test perplexity is {100 * (1 - new / base):.1f}% lower than the notebook recipe's.")
+    lines.append(f"Improved recipe's test perplexity is {100 * (1 - new / base):.1f}% lower than the notebook "
+                 "recipe's.")
     text = "\n".join(lines)
     fig, ax = plt.subplots(figsize=(7, 4))
     for (r, d), color in zip(results.items(), ("tab:blue", "tab:green")):

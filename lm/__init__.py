@@ -1,18 +1,18 @@
 """A word-level LSTM language model and a sampler for seeing how temperature changes text."""
 
 from .data import Corpus, batchify, get_batch, load_corpus
-from .hub import load_pretrained, save_pretrained
+from .generation import Distribution, Generation, StreamToken, generate, next_token_distribution, stream, sweep
+from .hub import load_pretrained, model_info, save_pretrained
 from .model import LMConfig, LSTMLanguageModel
 from .perplexity import evaluate
-from .sampling import (Distribution, Generation, StreamToken, generate, next_token_distribution, random_seed, stream,
-                       sweep)
-from .text import Vocab, detokenize, tokenize
+from .sampling import NOTEBOOK_TEMPERATURES, random_seed
+from .text import detokenize, tokenize, tokenize_cased
+from .vocab import Vocab
 
 __all__ = [
-    "tokenize", "detokenize", "Vocab",
+    "tokenize", "tokenize_cased", "detokenize", "Vocab",
     "Corpus", "load_corpus", "batchify", "get_batch",
-    "LMConfig", "LSTMLanguageModel", "save_pretrained", "load_pretrained",
+    "LMConfig", "LSTMLanguageModel", "save_pretrained", "load_pretrained", "model_info",
     "Generation", "StreamToken", "Distribution", "generate", "stream", "sweep", "next_token_distribution",
-    "random_seed",
-    "evaluate",
+    "NOTEBOOK_TEMPERATURES", "random_seed", "evaluate",
 ]

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 
 import torch
 
-from lm.text import Vocab, tokenize
+from .checks import check_int
+from .files import local_folder
+from .text import tokenize, tokenize_cased
+from .vocab import Vocab
 
 DEFAULT_SOURCE = "KaungHtetCho/Harry_Potter_LSTM"
 SPLITS = ("train", "validation", "test")
@@ -31,23 +34,6 @@ SPLITS = ("train", "validation", "test")
 
 # ----------------------------------------------------------------------------
 # Loading raw lines
-
-
-def _local_folder(source: str) -> str | None:
-    """The folder ``source`` names, or None if it reads as a Hub id ("owner/name").
-
-    A string that looks like a path but is not a folder is an error here, so
-    a typo in a path is not sent to the Hub as a dataset id.
-    """
-    path = os.path.expanduser(source)
-    if os.path.isdir(path):
-        return path
-    if os.path.exists(path):
-        raise ValueError(f"corpus {source!r} is a file; expected a folder holding train/, validation/ and test/")
-    separators = source.count("/") + (source.count(os.sep) if os.sep != "/" else 0)
-    if source.startswith((".", "/", "~")) or "\\" in source or separators > 1:
-        raise ValueError(f"corpus folder {source!r} does not exist")
-    return None
 
 
 def _visible(name: str) -> bool:
@@ -81,11 +67,12 @@ def load_splits(source: str | os.PathLike = DEFAULT_SOURCE) -> dict[str, list[st
 
     Blank lines are kept here (as ""); ``encode_lines`` drops them.
     """
-    import datasets  # heavy, and only needed when a corpus is read
+    import datasets  # heavy (~1 s), and only needed when a corpus is read
 
-    source = os.fspath(source)  # a pathlib.Path is a folder too
-    folder = _local_folder(source)
+    folder = local_folder(source, "corpus")
+    source = os.fspath(source)
     if folder is not None:
+        folder = str(folder)
         _check_folder(folder)
         try:
             dataset = datasets.load_dataset(folder)
@@ -189,10 +176,11 @@ def load_corpus(source: str | os.PathLike = DEFAULT_SOURCE, min_freq: int = 3) -
     """
     source = os.fspath(source)
     lines = load_splits(source)
-    train_tokens = tokenize_lines(lines["train"])
+    cased = [tokens for tokens in map(tokenize_cased, lines["train"]) if tokens]  # for display forms
+    train_tokens = [[w.lower() for w in tokens] for tokens in cased]  # == tokenize_lines(lines["train"])
     if not train_tokens:
         raise ValueError(f"the 'train' split of corpus {source!r} has no tokens")
-    vocab = Vocab.build(train_tokens, min_freq=min_freq)
+    vocab = Vocab.build(train_tokens, min_freq=min_freq, cased_lines=cased)
     return Corpus(
         vocab=vocab,
         train=_encode_token_lists(train_tokens, vocab),
@@ -228,8 +216,7 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
     """
     if ids.dim() != 1:
         raise ValueError(f"ids must be a 1-D tensor, got shape {tuple(ids.shape)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
     n = ids.numel() // batch_size
     if n < 2:  # one input and its target need two ids per row
         raise ValueError(
@@ -264,17 +251,12 @@ def get_batch(data: torch.Tensor, i: int, seq_len: int) -> tuple[torch.Tensor, t
     return src, target
 
 
-def _check_seq_len(seq_len: int) -> None:
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be an integer >= 1, got {seq_len!r}")
-
-
 def num_chunks(n_cols: int, seq_len: int) -> int:
     """How many full (src, target) chunks N columns give: (N - 1) // seq_len.
 
     Only N - 1 columns can be inputs, since the last one has no next token.
     """
-    _check_seq_len(seq_len)
+    check_int("seq_len", seq_len, 1)
     return max(n_cols - 1, 0) // seq_len
 
 
@@ -284,7 +266,7 @@ def trim(data: torch.Tensor, seq_len: int) -> torch.Tensor:
     N' = N - (N - 1) % seq_len, so N' - 1 is a multiple of seq_len, as in the
     reference notebook. batchify's N >= 2 guarantees N' >= 1.
     """
-    _check_seq_len(seq_len)
+    check_int("seq_len", seq_len, 1)
     n = data.size(1)
     return data[:, : n - (n - 1) % seq_len]  # (B, N')
 

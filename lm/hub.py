@@ -1,25 +1,29 @@
-"""Save and load a model folder: `model.safetensors`, `config.json`, `vocab.json`.
+"""A model folder: `model.safetensors`, `config.json`, `vocab.json` (and, from training, a card,
+`training_results.json` and the curve). Load it from a local folder or a Hugging Face Hub repo id,
+save it, push it, and read what it is for people (`model_info`).
 
-The folder is what goes to the Hugging Face Hub, so `load_pretrained` takes a local folder or a Hub
-repo id (downloaded with `hf_hub_download`, which also serves the local cache under
-`HF_HUB_OFFLINE=1`). Weights are safetensors only: nothing is unpickled. (PyTorchModelHubMixin's
-loader would fall back to a pickled `pytorch_model.bin`, and its `push_to_hub` would drop
-`vocab.json`, hence these few lines instead.)
+Weights are safetensors only: nothing is unpickled. (PyTorchModelHubMixin's loader would fall back to
+a pickled `pytorch_model.bin`, and its `push_to_hub` would drop `vocab.json`, hence these few lines.)
 """
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_model, save_model
 
-from ._io import atomic_write
+from .card import CURVE_NAME, RESULTS_NAME
+from .files import atomic_write, local_folder
 from .model import LMConfig, LSTMLanguageModel
-from .text import Vocab
+from .vocab import Vocab
 
 CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME = "config.json", "model.safetensors", "vocab.json"
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME)
+FACT_FILES = ("README.md", RESULTS_NAME, CURVE_NAME)  # optional: what people read about the model
 MODEL_TYPE = "lstm-language-model"
+# Never uploaded: training checkpoints (in checkpoints/, or anywhere when --checkpoint-dir is the
+# folder itself) and the temp files of interrupted atomic writes.
+IGNORE_ON_PUSH = ["checkpoints/*", "*.pt", "*.tmp", "*.tmp.*"]
 
 
 def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch.dtype | None = None) -> Path:
@@ -33,7 +37,11 @@ def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    to_save = model if dtype is None else _cast_copy(model, dtype)
+    to_save = model
+    if dtype is not None:  # a cast copy; the model itself is left as it is
+        to_save = _shell(model.config)
+        to_save.load_state_dict(model.state_dict())
+        to_save.to(dtype)
     config = {"model_type": MODEL_TYPE, **model.config_dict()}
     atomic_write(folder / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(config, indent=2) + "\n"))
     atomic_write(folder / WEIGHTS_NAME, lambda p: save_model(to_save, p, metadata={"format": "pt"}))
@@ -41,41 +49,40 @@ def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch
     return folder
 
 
-def _cast_copy(model: LSTMLanguageModel, dtype: torch.dtype) -> LSTMLanguageModel:
-    with torch.random.fork_rng(devices=[]):  # building a model draws init weights: keep the global RNG as it was
-        copy = LSTMLanguageModel(**model.config_dict())
-    copy.load_state_dict(model.state_dict())
-    return copy.to(dtype)
+def _shell(config: LMConfig) -> LSTMLanguageModel:
+    """A model of this shape whose weights are about to be overwritten (the global RNG is left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        return LSTMLanguageModel(config)
 
 
-def _looks_like_path(s: str) -> bool:
-    return s.startswith((".", "/", "~")) or "\\" in s or s.count("/") != 1 or os.path.exists(s)
+def model_folder(source, revision: str | None = None) -> Path:
+    """The local folder of a model: `source` itself, or the Hub repo's snapshot (cache first)."""
+    folder = local_folder(source, "model")
+    if folder is None:
+        from huggingface_hub import snapshot_download
 
-
-def _resolve(source, revision: str | None) -> dict[str, str]:
-    """Local paths of the three files, from a folder or a Hub repo (cache first, then network).
-
-    A Path (any os.PathLike) is always a folder, never a repo id; "~" is expanded."""
-    names = (CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME)
-    is_path = isinstance(source, os.PathLike)
-    source = os.path.expanduser(os.fspath(source) if is_path else str(source))
-    if os.path.isdir(source):
-        paths = {n: os.path.join(source, n) for n in names}
-        missing = [n for n, p in paths.items() if not os.path.isfile(p)]
-        if missing:
-            raise FileNotFoundError(f"model folder {source} is missing {', '.join(missing)}")
-        return paths
-    if is_path or _looks_like_path(source):
-        raise FileNotFoundError(f"model folder {source} does not exist")
-    from huggingface_hub import hf_hub_download
-
-    paths = {}
-    for name in names:
         try:
-            paths[name] = hf_hub_download(source, name, revision=revision)
-        except Exception as e:  # offline and not cached, no such repo, no such file, network down
-            raise FileNotFoundError(f"could not get {name} of Hub model {source!r}: {type(e).__name__}: {e}") from e
-    return paths
+            folder = Path(snapshot_download(str(source), revision=revision,
+                                            allow_patterns=[*MODEL_FILES, *FACT_FILES]))
+        except Exception as e:  # offline and not cached, no such repo, network down
+            raise FileNotFoundError(f"could not get Hub model {source!r}: {type(e).__name__}: {e}") from e
+    missing = [n for n in MODEL_FILES if not (folder / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"model {source} is missing {', '.join(missing)}")
+    return folder
+
+
+def read_config(path: Path) -> LMConfig:
+    try:
+        config = json.loads(path.read_text())
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+        model_type = config.pop("model_type", None)
+        if model_type != MODEL_TYPE:
+            raise ValueError(f"model_type is {model_type!r}, expected {MODEL_TYPE!r}")
+        return LMConfig.from_dict(config)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"bad model config {path}: {e}") from e
 
 
 def load_pretrained(source, revision: str | None = None, device: str | torch.device = "cpu"
@@ -84,42 +91,60 @@ def load_pretrained(source, revision: str | None = None, device: str | torch.dev
 
     >>> model, vocab = load_pretrained("assets/oz-lstm")
     """
-    paths = _resolve(source, revision)
+    folder = model_folder(source, revision)
+    config = read_config(folder / CONFIG_NAME)
+    vocab = Vocab.load(folder / VOCAB_NAME)
+    if len(vocab) != config.vocab_size:
+        raise ValueError(f"{folder / VOCAB_NAME} has {len(vocab)} tokens but {folder / CONFIG_NAME} says "
+                         f"vocab_size={config.vocab_size}")
+    model = _shell(config)
     try:
-        config = json.loads(Path(paths[CONFIG_NAME]).read_text())
-        if not isinstance(config, dict):
-            raise ValueError("not a JSON object")
-        model_type = config.pop("model_type", None)
-        if model_type != MODEL_TYPE:
-            raise ValueError(f"model_type is {model_type!r}, expected {MODEL_TYPE!r}")
-        with torch.random.fork_rng(devices=[]):  # the init draws are overwritten: leave the global RNG alone
-            model = LSTMLanguageModel(**LMConfig.from_dict(config).__dict__)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"bad model config {paths[CONFIG_NAME]}: {e}") from e
-    vocab = Vocab.load(paths[VOCAB_NAME])
-    if len(vocab) != model.config.vocab_size:
-        raise ValueError(f"{paths[VOCAB_NAME]} has {len(vocab)} tokens but {paths[CONFIG_NAME]} says "
-                         f"vocab_size={model.config.vocab_size}")
-    try:
-        load_model(model, paths[WEIGHTS_NAME], strict=True, device=str(device))
+        load_model(model, folder / WEIGHTS_NAME, strict=True, device=str(device))
     except Exception as e:  # missing/unexpected keys, wrong shapes, truncated file
-        raise ValueError(f"cannot load weights {paths[WEIGHTS_NAME]}: {e}") from e
+        raise ValueError(f"cannot load weights {folder / WEIGHTS_NAME}: {e}") from e
     return model.to(device).eval(), vocab
-
-
-# Never uploaded: training checkpoints (in checkpoints/, or anywhere when --checkpoint-dir is the
-# folder itself) and the temp files of interrupted atomic writes (model files, vocab, card, curve).
-IGNORE_ON_PUSH = ["checkpoints/*", "*.pt", "*.tmp", "*.tmp.*"]
 
 
 def push_folder(folder, repo_id: str, token: str | None = None, private: bool | None = None,
                 commit_message: str = "Upload LSTM language model") -> str:
-    """Create the Hub repo if needed and upload the whole folder (weights, vocab, card, curve) in one
-    commit; checkpoints stay local. Returns the commit URL."""
+    """Create the Hub repo if needed and upload the folder (weights, vocab, card, curve) in one commit;
+    checkpoints stay local. Returns the commit URL."""
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
     info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
                              commit_message=commit_message, ignore_patterns=IGNORE_ON_PUSH)
-    return str(getattr(info, "commit_url", info))
+    return info.commit_url
+
+
+def model_info(source, revision: str | None = None) -> dict:
+    """What a model is, for people: its name, dataset, size, perplexities and training curve.
+
+    From the folder's (or repo's) `config.json` and, when training wrote one, `training_results.json`;
+    facts that are not known are None.
+    """
+    folder = model_folder(source, revision)
+    config = read_config(folder / CONFIG_NAME)
+    results = {}
+    if (folder / RESULTS_NAME).is_file():
+        try:
+            results = json.loads((folder / RESULTS_NAME).read_text())
+        except (OSError, ValueError):
+            results = {}
+    results = results if isinstance(results, dict) else {}
+    with torch.device("meta"):  # shapes only: counting needs no memory for the weights
+        parameters = LSTMLanguageModel(config).num_parameters()
+    is_local = local_folder(source, "model") is not None
+    return {
+        "name": folder.name if is_local else str(source),
+        "dataset": results.get("dataset_name"),
+        "parameters": parameters,
+        "vocab_size": config.vocab_size,
+        "test_ppl": results.get("test_ppl"),
+        "best_valid_ppl": results.get("best_valid_ppl"),
+        "architecture": f"{config.num_layers}-layer LSTM, {config.emb_dim}-wide word vectors, "
+                        f"{config.hid_dim} hidden units" + (", tied input/output weights" * config.tie_weights),
+        "history": results.get("history") or [],
+        "training_curve": str(folder / CURVE_NAME) if (folder / CURVE_NAME).is_file() else None,
+    }

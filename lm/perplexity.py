@@ -10,27 +10,21 @@ columns N instead of the N - 1 predicted positions: a bias of 1/N (< 0.02% on it
 import torch
 import torch.nn.functional as F
 
+from .checks import check_int
 from .data import batchify, iter_batches
 
 
 @torch.no_grad()
 def evaluate(model, data: torch.Tensor, batch_size: int = 128, seq_len: int = 50) -> float:
-    """Mean token cross-entropy (nats) of `model` on the 1-D token ids `data`."""
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
-    device = next(model.parameters()).device
-    streams = batchify(data, batch_size).to(device)  # (B, N); may raise, so before model.eval()
-    was_training = model.training
-    model.eval()
-    total, count = torch.zeros((), dtype=torch.float64, device=device), 0
-    hidden = None
-    try:
-        for src, target in iter_batches(streams, seq_len):  # (B, T) each
-            logits, hidden = model(src, hidden)  # (B, T, V)
-            total += F.cross_entropy(logits.flatten(0, 1).float(), target.flatten(), reduction="sum").double()
-            count += target.numel()
-    finally:
-        model.train(was_training)
+    """Mean token cross-entropy (nats) of `model` on the 1-D token ids `data` (no dropout, in any mode)."""
+    check_int("seq_len", seq_len, 1)
+    streams = batchify(data, batch_size).to(model.fc.weight.device)  # (B, N)
+    total, count, hidden = torch.zeros((), dtype=torch.float64, device=streams.device), 0, None
+    for src, target in iter_batches(streams, seq_len):  # (B, T) each
+        logits, hidden = model.read(src, hidden)  # (B, T, V)
+        total += F.cross_entropy(logits.flatten(0, 1).float(), target.flatten(), reduction="sum").double()
+        count += target.numel()
     if count == 0:
-        raise ValueError(f"{data.numel()} tokens are too few to evaluate with batch_size={batch_size}, seq_len={seq_len}")
+        raise ValueError(f"{data.numel()} tokens are too few to evaluate with batch_size={batch_size}, "
+                         f"seq_len={seq_len}")
     return float(total) / count

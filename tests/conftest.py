@@ -1,7 +1,7 @@
 """Shared test fixtures: HF cache isolation, and a tiny vocab + model built in-process.
 
 Everything here is offline and deterministic: the vocabulary comes from a few invented sentences,
-the model is `LSTMLanguageModel(len(vocab), 16, 24, 2, 0.0)` from a fixed seed, briefly trained on
+the model is `LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 2, 0.0))` from a fixed seed, trained on
 those sentences so that it has opinions (it predicts `<eos>` after a full stop, for instance), and
 every test gets its own Hugging Face caches with offline mode on.
 """
@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lm import LSTMLanguageModel, Vocab, tokenize
+from lm import LMConfig, LSTMLanguageModel, Vocab, tokenize
 
 # Invented sentences only (no corpus text).
 SENTENCES = [
@@ -65,7 +65,7 @@ def corpus_ids(vocab: Vocab) -> torch.Tensor:
 
 def make_model(vocab_size: int, seed: int = 0, **options) -> LSTMLanguageModel:
     torch.manual_seed(seed)
-    return LSTMLanguageModel(vocab_size, 16, 24, 2, 0.0, **options)
+    return LSTMLanguageModel(LMConfig(vocab_size, 16, 24, 2, 0.0, **options))
 
 
 @pytest.fixture(scope="session")

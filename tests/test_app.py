@@ -5,7 +5,6 @@ whole module. Every endpoint is checked against `lm` computed in-process with th
 bad input must come back as a readable gr.Error message, after which the server still serves.
 """
 
-import ast
 import json
 import os
 import socket
@@ -23,10 +22,13 @@ sys.path.insert(0, str(ROOT))
 
 import gradio as gr  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
 
 import app  # noqa: E402
 import lm  # noqa: E402
-from lm.card import write_model_card  # noqa: E402
+import page_format  # noqa: E402
+import page_input  # noqa: E402
+from lm.card import write_results  # noqa: E402
 
 TIMEOUT = 60  # seconds for any one request: a hang fails the test instead of blocking it
 PROMPT = "The lion was afraid, but"
@@ -44,14 +46,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _make_model(folder: Path, *, results: bool = True) -> Path:
+def _make_model(folder: Path, *, results: bool = True, history: bool = False) -> Path:
+    """A tiny random model folder; with `results`, training facts as train.py writes them (and the
+    training curve when there is a `history`)."""
     vocab = lm.Vocab.build([lm.tokenize(line) for line in LINES], min_freq=1)
-    model = lm.LSTMLanguageModel(len(vocab), 24, 24, 2, 0.0)
+    model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=24, hid_dim=24, num_layers=2,
+                                             dropout_rate=0.0))
     lm.save_pretrained(model, vocab, folder)
     if results:
-        (folder / "training_results.json").write_text(json.dumps({
-            "parameters": model.num_parameters(), "vocab_size": len(vocab), "best_valid_ppl": 41.5,
-            "test_ppl": 43.25, "train_config": {"dataset": "tiny/invented-lines"}}))
+        epochs = [{"epoch": e, "train_loss": 5.0 - e / 2, "valid_loss": 5.2 - e / 3, "lr": 1e-3} for e in (1, 2)]
+        write_results(folder, {
+            "dataset_name": "Tiny invented lines", "parameters": model.num_parameters(), "vocab_size": len(vocab),
+            "minutes": 0.1, "hardware": "CPU", "best_valid_ppl": 41.5, "test_ppl": 43.25,
+            "train_config": {"dataset": "tiny/invented-lines", "min_freq": 1, "epochs": 2, "batch_size": 4,
+                             "eval_batch_size": 4, "seq_len": 8},
+            "history": epochs if history else [], "tokens": None})
     return folder
 
 
@@ -60,7 +69,7 @@ def served(tmp_path_factory):
     """(client, model, vocab, base url) for one app served on a free local port."""
     folder = _make_model(tmp_path_factory.mktemp("model"))
     model, vocab = lm.load_pretrained(folder)
-    demo = app.build_demo(model, vocab, app.read_model_info(folder, model, vocab))
+    demo = app.build_demo(model, vocab, lm.model_info(folder))
     port = _free_port()
     app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}/"
@@ -75,6 +84,13 @@ def client(served):
 
 def _call(client, *args, api_name):
     return client.submit(*args, api_name=api_name).result(timeout=TIMEOUT)
+
+
+def _error(client, *args, api_name) -> str:
+    """The message of the error a request gets (it must get one)."""
+    with pytest.raises(AppError) as caught:
+        _call(client, *args, api_name=api_name)
+    return str(caught.value)
 
 
 def _generate(client, prompt=PROMPT, temperature=0.8, top_k=0, top_p=1.0, max_new_tokens=12, seed="7"):
@@ -120,8 +136,8 @@ def test_generate_colours_each_token_by_its_probability(served):
     assert spans[0] == {"token": "The lion was afraid, but", "class_or_confidence": None}  # the prompt: no colour
     coloured = [s for s in spans[1:] if not s["token"].isspace()]
     assert [s["class_or_confidence"] for s in coloured] == [
-        app.prob_label(p) for t, p in zip(expected.tokens, expected.probs) if t != "<eos>"]
-    assert set(app.COLOR_MAP) == {label for _, label, _ in app.PROB_BINS}
+        page_format.prob_label(p) for t, p in zip(expected.tokens, expected.probs) if t != "<eos>"]
+    assert set(page_format.COLOR_MAP) == {label for _, label, _ in page_format.PROB_BINS}
 
 
 def test_blank_seed_is_drawn_shown_and_reproducible(client):
@@ -154,9 +170,9 @@ def test_notebook_preset_is_a_grid_of_eleven(served):
     client, model, vocab, _ = served
     table, seed = _call(client, PROMPT, 10, "11", api_name="/notebook_preset")
     assert seed == "11" and table["headers"] == ["temperature", "text"]
-    assert [row[0] for row in table["data"]] == list(app.NOTEBOOK_TEMPERATURES)
+    assert [row[0] for row in table["data"]] == list(lm.NOTEBOOK_TEMPERATURES)
     assert [row[1] for row in table["data"]] == [
-        _reference(model, vocab, PROMPT, 10, t, 11).text for t in app.NOTEBOOK_TEMPERATURES]
+        _reference(model, vocab, PROMPT, 10, t, 11).text for t in lm.NOTEBOOK_TEMPERATURES]
 
 
 def test_distribution_bars_table_and_entropy(served):
@@ -165,7 +181,7 @@ def test_distribution_bars_table_and_entropy(served):
     expected = lm.next_token_distribution(model, vocab, PROMPT, [0.5, 1.0, 2.0], top=6)
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert table["headers"] == ["next word", "T = 0.5 (%)", "T = 1 (%)", "T = 2 (%)"]
-    assert [row[0] for row in table["data"]] == [app.token_label(t) for t in expected[0].tokens]
+    assert [row[0] for row in table["data"]] == [page_format.token_label(t) for t in expected[0].tokens]
     for col, dist in enumerate(expected, start=1):
         assert [row[col] for row in table["data"]] == pytest.approx([100 * p for p in dist.probs], abs=0.006)
     assert [row[0] for row in entropy["data"]] == [0.5, 1.0, 2.0]
@@ -188,55 +204,80 @@ def test_distribution_greedy_is_certain(client):
 def test_model_info_endpoint(served):
     client, model, vocab, _ = served
     info = _call(client, api_name="/model_info")
-    assert info["dataset"] == "tiny/invented-lines"
+    assert set(info) == {"name", "dataset", "parameters", "vocab_size", "test_ppl", "best_valid_ppl", "architecture"}
+    assert info["name"].startswith("model") and info["dataset"] == "Tiny invented lines"
     assert info["parameters"] == model.num_parameters() and info["vocab_size"] == len(vocab)
     assert info["test_ppl"] == 43.25 and info["best_valid_ppl"] == 41.5
     assert "2-layer LSTM" in info["architecture"]
 
 
 # ------------------------------------------------------------------------------------- bad input
+HUGE = 10**400  # a valid JSON integer, far past any float
 BAD = [  # (endpoint, arguments, words the error message must contain)
-    ("/generate", (PROMPT, "abc", 0, 1, 5, ""), "Temperature must be a number from 0 to 3"),
-    ("/generate", (PROMPT, -1, 0, 1, 5, ""), "Temperature must be a number from 0 to 3"),
-    ("/generate", (PROMPT, 99, 0, 1, 5, ""), "got 99"),
+    ("/generate", (PROMPT, 99, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 99."),
+    ("/generate", (PROMPT, -1, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got -1."),
+    ("/generate", (PROMPT, HUGE, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 10000"),
+    ("/generate", (PROMPT, "abc", 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 'abc'."),
+    ("/generate", (PROMPT, "0.5", 0, 1, 5, ""), "Temperature must be a number"),  # a number as text is text
     ("/generate", (PROMPT, None, 0, 1, 5, ""), "Temperature must be"),
     ("/generate", (PROMPT, True, 0, 1, 5, ""), "Temperature must be"),
-    ("/generate", (PROMPT, "nan", 0, 1, 5, ""), "Temperature must be"),
-    ("/generate", (PROMPT, 1, -1, 1, 5, ""), "Top-k must be a whole number from 0 to"),
-    ("/generate", (PROMPT, 1, 2.5, 1, 5, ""), "Top-k must be a whole number"),
+    ("/generate", (PROMPT, [1], 0, 1, 5, ""), "Temperature must be"),
+    ("/generate", (PROMPT, 1, -1, 1, 5, ""), "Top-k must be a whole number from 0 to 200"),
     ("/generate", (PROMPT, 1, 10**9, 1, 5, ""), "Top-k must be"),
-    ("/generate", (PROMPT, 1, 0, 2, 5, ""), "Top-p must be a number more than 0 and at most 1"),
+    ("/generate", (PROMPT, 1, HUGE, 1, 5, ""), "Top-k must be a whole number from 0 to 200; got 10000"),
+    ("/generate", (PROMPT, 1, True, 1, 5, ""), "Top-k must be"),
+    ("/generate", (PROMPT, 1, 0, 2, 5, ""), "Top-p must be a number from 0.05 to 1"),
     ("/generate", (PROMPT, 1, 0, 0, 5, ""), "Top-p must be"),
     ("/generate", (PROMPT, 1, 0, "x", 5, ""), "Top-p must be"),
-    ("/generate", (PROMPT, 1, 0, 1, -1, ""), "Max new tokens must be a whole number from 0 to 300"),
-    ("/generate", (PROMPT, 1, 0, 1, 10**9, ""), "Max new tokens must be"),
-    ("/generate", (PROMPT, 1, 0, 1, 2.5, ""), "Max new tokens must be"),
-    ("/generate", (PROMPT, 1, 0, 1, 5, "x"), "Seed must be a whole number"),
+    ("/generate", (PROMPT, 1, 0, 1, -1, ""), "New tokens must be a whole number from 0 to 300"),
+    ("/generate", (PROMPT, 1, 0, 1, 10**9, ""), "New tokens must be"),
+    ("/generate", (PROMPT, 1, 0, 1, HUGE, ""), "New tokens must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, "x"), "Seed must be a whole number from 0 to 4294967295"),
     ("/generate", (PROMPT, 1, 0, 1, 5, "-1"), "Seed must be"),
     ("/generate", (PROMPT, 1, 0, 1, 5, 2**64), "Seed must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, HUGE), "Seed must be"),
     ("/generate", (PROMPT, 1, 0, 1, 5, "1e3"), "Seed must be"),
     ("/generate", (PROMPT, 1, 0, 1, 5, 3.5), "Seed must be"),
+    ("/generate", (PROMPT, 1, 0, 1, 5, "١٢"), "Seed must be"),  # digits, but not 0-9
     ("/generate", ("x" * (app.MAX_PROMPT_CHARS + 1), 1, 0, 1, 5, ""), "the limit is 1,000 characters"),
-    ("/generate", (12345, 1, 0, 1, 5, ""), "The prompt must be text"),
     ("/compare", (PROMPT, 0, 1, 99, 1, 5, ""), "Temperature must be a number from 0 to 3"),
-    ("/compare", (PROMPT, 0, 1, 2, 1, -5, ""), "Max new tokens must be"),
+    ("/compare", (PROMPT, 0, 1, 2, 1, -5, ""), "New tokens per column must be a whole number from 0 to 300"),
     ("/notebook_preset", (PROMPT, 5, "seed"), "Seed must be"),
+    ("/notebook_preset", (PROMPT, "five", ""), "New tokens per column must be"),
     ("/notebook_preset", ("y" * 5000, 5, ""), "MAX_PROMPT_CHARS"),
     ("/distribution", (PROMPT, [], 5), "Choose at least one temperature"),
-    ("/distribution", (PROMPT, [0.1 * i for i in range(1, 10)], 5), "at most 8 temperatures"),
-    ("/distribution", (PROMPT, ["abc"], 5), "Temperature must be"),
-    ("/distribution", (PROMPT, [1.0], 0), "Number of words must be a whole number from 1 to 20"),
-    ("/distribution", (PROMPT, [1.0], "many"), "Number of words must be"),
+    ("/distribution", (PROMPT, [0.1, 0.2], 5), "Temperatures to compare must be a list of values among 0, 0.25,"),
+    ("/distribution", (PROMPT, ["abc"], 5), "Temperatures to compare must be"),
+    ("/distribution", (PROMPT, 0.5, 5), "Temperatures to compare must be"),
+    ("/distribution", (PROMPT, None, 5), "Temperatures to compare must be"),
+    ("/distribution", (PROMPT, [1.0], 0), "Words to show must be a whole number from 1 to 20"),
+    ("/distribution", (PROMPT, [1.0], "many"), "Words to show must be"),
 ]
 
 
 @pytest.mark.parametrize("endpoint, args, message", BAD, ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(BAD)])
 def test_bad_input_is_a_clear_error_and_the_server_keeps_serving(client, endpoint, args, message):
-    with pytest.raises(Exception, match=r"") as caught:
-        _call(client, *args, api_name=endpoint)
-    assert message in str(caught.value)
-    assert "Traceback" not in str(caught.value)
+    error = _error(client, *args, api_name=endpoint)
+    assert message in error
+    assert "Traceback" not in error and len(error) < 300  # a huge value is shown cut short
     assert _generate(client, max_new_tokens=3)[0].startswith("The lion")  # still serving
+
+
+def test_error_messages_are_html_safe(client):
+    error = _error(client, PROMPT, 1, 0, 1, 5, "<script>", api_name="/generate")
+    assert "&lt;script&gt;" in error and "<script>" not in error
+
+
+def test_whole_number_sliders_round_as_gradio_does(served):
+    """precision=0: Gradio rounds a fractional value for top-k and the number of tokens."""
+    client, model, vocab, _ = served
+    text, _, _ = _generate(client, temperature=1.2, top_k=2.6, max_new_tokens=9.4, seed="6")
+    assert text == _reference(model, vocab, PROMPT, 9, 1.2, 6, top_k=3).text
+
+
+def test_a_number_prompt_is_read_as_text(served):
+    client, model, vocab, _ = served
+    assert _generate(client, prompt=12345, seed="2")[0] == _reference(model, vocab, "12345", 12, 0.8, 2).text
 
 
 ODD_BUT_VALID = [  # prompts that get a valid result
@@ -257,19 +298,33 @@ def test_odd_prompts_get_a_valid_result(client, prompt):
     assert len([s for s in spans if s["class_or_confidence"]]) >= 1  # new words were written
 
 
-def test_a_lone_surrogate_from_a_raw_http_client(served):
-    """gradio_client cannot even encode a lone surrogate; a hand-made JSON body can."""
+def _raw_generate(url: str, body: str) -> str:
+    """POST a hand-made JSON body to /generate; the event stream of its answer."""
     import httpx
 
-    url = served[3]
-    body = json.dumps({"data": ["the \ud83d lion", 1.0, 0, 1.0, 5, "8"]}, ensure_ascii=True)
     with httpx.Client(timeout=TIMEOUT) as http:
         event = http.post(f"{url}gradio_api/call/generate", content=body,
                           headers={"Content-Type": "application/json"}).json()["event_id"]
-        stream = http.get(f"{url}gradio_api/call/generate/{event}").text
+        return http.get(f"{url}gradio_api/call/generate/{event}").text
+
+
+def test_a_lone_surrogate_from_a_raw_http_client(served):
+    """gradio_client cannot even encode a lone surrogate; a hand-made JSON body can."""
+    stream = _raw_generate(served[3], json.dumps({"data": ["the \ud83d lion", 1.0, 0, 1.0, 5, "8"]}, ensure_ascii=True))
     assert "event: complete" in stream and "event: error" not in stream
     final = json.loads(stream.split("event: complete")[1].split("data:", 1)[1].strip())
-    assert final[0].startswith("The lion") and final[2] == "8"
+    assert final[0].startswith("the   lion") and final[2] == "8"  # as typed, the surrogate made a space
+
+
+@pytest.mark.parametrize("data, message", [
+    ('["the", NaN, 0, 1.0, 5, "8"]', "temperature must be a finite number"),  # Gradio's range check lets NaN by
+    ('["the", 1, 0, Infinity, 5, "8"]', "Top-p must be a number from 0.05 to 1; got inf."),
+    ('["the", 1, 0, 1.0, NaN, "8"]', "New tokens must be a whole number from 0 to 300; got nan."),
+])
+def test_not_a_number_from_a_raw_http_client(served, data, message):
+    """JSON has no NaN or Infinity, but Python's parser takes them; gradio_client cannot send them."""
+    stream = _raw_generate(served[3], '{"data": ' + data + '}')
+    assert "event: error" in stream and message in stream
 
 
 def test_empty_prompt_starts_a_new_line(served):
@@ -280,9 +335,9 @@ def test_empty_prompt_starts_a_new_line(served):
 @pytest.mark.parametrize("args", [
     (0.0, 0, 1.0, 0, "0"),  # no new tokens: just the prompt
     (0.0, 0, 0.05, 1, "0"),
-    (3.0, app.MAX_TOP_K, 0.05, app.MAX_NEW_TOKENS, str(app.MAX_SEED)),
+    (3.0, app.MAX_TOP_K, 0.05, app.MAX_NEW_TOKENS, str(page_input.MAX_SEED)),
     (3.0, 1, 1.0, app.MAX_NEW_TOKENS, "0"),
-    ("0.5", "3", "0.9", "7", "  12  "),  # numbers as text
+    (0.5, 3, 0.9, 7, "  12  "),  # spaces around the seed
 ])
 def test_controls_at_their_extremes(client, args):
     text, spans, seed = _generate(client, PROMPT, *args)
@@ -310,19 +365,14 @@ def test_other_endpoints_at_their_extremes(client):
 def test_unknown_words_are_warned_about():
     vocab = lm.Vocab.build([lm.tokenize(line) for line in LINES], min_freq=1)
     with pytest.warns(UserWarning, match="knows none of the words"):
-        assert app.notice_prompt("zorblax quifflewump", vocab) == ["zorblax", "quifflewump"]
+        assert page_input.notice_prompt("zorblax quifflewump", vocab) == ["zorblax", "quifflewump"]
     with pytest.warns(UserWarning, match="does not know 1 word.*&lt;b&gt;zorblax&lt;/b&gt;"):  # HTML-safe
-        assert app.notice_prompt("the lion and a <b>zorblax</b>", vocab) == ["<b>zorblax</b>"]
+        assert page_input.notice_prompt("the lion and a <b>zorblax</b>", vocab) == ["<b>zorblax</b>"]
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert app.notice_prompt("the lion", vocab) == []
-
-
-def test_error_messages_are_html_safe():
-    with pytest.raises(gr.Error, match="&lt;script&gt;"):
-        app.check_seed("<script>")
+        assert page_input.notice_prompt("the lion", vocab) == []
 
 
 # ------------------------------------------------------------------------------------ many users
@@ -349,81 +399,54 @@ def test_sixteen_clients_at_once_get_what_they_would_get_alone(served):
 
 
 # ------------------------------------------------------------------------------ pieces and model facts
-def test_story_text_pieces_rebuild_the_text():
-    tokens = ["i", "don", "'", "t", "know", ".", "<eos>", "who", "(", "dogs", "'", ")", "?"]
-    story = app.StoryText(["the", "lion"])
-    for t in tokens:
-        story.add(t, 0.2)
-    assert story.text == lm.detokenize(["the", "lion"] + tokens)
+def test_streamed_pieces_rebuild_the_generated_text(model, vocab):
+    prompt = "The owl said, "  # as typed, trailing space included
+    story = page_format.StoryText(prompt)
+    for item in lm.stream(model, vocab, prompt, 40, temperature=1.5, seed=3, stop_at_eos=False):
+        story.add(item)
+    assert story.text == lm.generate(model, vocab, prompt, 40, temperature=1.5, seed=3, stop_at_eos=False).text
     assert "".join(piece for piece, _ in story.spans) == story.text
-    assert ("\n", None) in story.spans  # a line break is not coloured
+    assert all(label is None for piece, label in story.spans if piece.isspace())  # a paragraph break is not coloured
 
 
 def test_prob_labels_cover_zero_to_one():
-    assert [app.prob_label(p) for p in (1.0, 0.3, 0.29, 0.1, 0.05, 0.01, 0.001, 0.0)] == [
-        app.PROB_BINS[0][1], app.PROB_BINS[0][1], app.PROB_BINS[1][1], app.PROB_BINS[1][1], app.PROB_BINS[2][1],
-        app.PROB_BINS[2][1], app.PROB_BINS[3][1], app.PROB_BINS[3][1]]
+    labels = [label for _, label, _ in page_format.PROB_BINS]
+    assert [page_format.prob_label(p) for p in (1.0, 0.3, 0.29, 0.1, 0.05, 0.01, 0.001, 0.0)] == [
+        labels[0], labels[0], labels[1], labels[1], labels[2], labels[2], labels[3], labels[3]]
 
 
-def _card_folder(folder: Path) -> Path:
-    _make_model(folder, results=False)
-    train_config = {"dataset": "someone/oz-books", "min_freq": 3, "epochs": 5, "batch_size": 20, "seq_len": 35}
-    write_model_card(folder, train_config=train_config, num_parameters=12345, vocab_size=678, history=[],
-                     best_valid_loss=4.5, test_loss=4.25, wall_seconds=60.0, hardware_name="CPU")
-    return folder
+def _model_tab_text(demo: gr.Blocks) -> str:
+    return next(b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model-info")
 
 
-def test_model_facts_from_training_results(tmp_path):
-    info = app.read_model_info(_card_folder(tmp_path))
-    assert (info["dataset"], info["parameters"], info["vocab_size"]) == ("someone/oz-books", 12345, 678)
-    assert info["test_ppl"] == pytest.approx(2.718281828 ** 4.25)
-
-
-def test_model_facts_from_the_card_alone(tmp_path):
-    folder = _card_folder(tmp_path)
-    (folder / "training_results.json").unlink()
-    info = app.read_model_info(folder)
-    assert (info["dataset"], info["parameters"], info["vocab_size"]) == ("someone/oz-books", 12345, 678)
-    assert info["test_ppl"] == pytest.approx(2.718281828 ** 4.25, abs=0.01)
-    assert "someone/oz-books" in app.model_markdown(info) and "12,345" in app.model_markdown(info)
-
-
-def test_model_tab_shows_the_training_curve(tmp_path):
-    folder = _make_model(tmp_path, results=False)
-    history = [{"epoch": e, "train_loss": 5.0 - e / 2, "valid_loss": 5.2 - e / 3, "lr": 1e-3} for e in (1, 2)]
-    write_model_card(folder, train_config={"dataset": "tiny", "min_freq": 1, "epochs": 2, "batch_size": 4,
-                                           "seq_len": 8}, num_parameters=1, vocab_size=2, history=history,
-                     best_valid_loss=4.6, test_loss=None, wall_seconds=1.0, hardware_name="CPU")
+def test_model_tab_shows_the_name_and_facts(tmp_path):
+    folder = _make_model(tmp_path / "oz-tiny", history=True)
     model, vocab = lm.load_pretrained(folder)
-    info = app.read_model_info(folder, model, vocab)
-    assert Path(info["training_curve"]).name == "training_curve.png" and info["test_ppl"] is None
-    demo = app.build_demo(model, vocab, info)
+    demo = app.build_demo(model, vocab, lm.model_info(folder))
+    text = _model_tab_text(demo)
+    assert "| Model | **oz-tiny** |" in text and str(tmp_path) not in text  # the name, not a path
+    assert "| Trained on | Tiny invented lines |" in text and "2-layer LSTM" in text
+    assert f"| Parameters (numbers it learned) | {model.num_parameters():,} |" in text
+    assert "| Test perplexity | 43.25 |" in text and "A perplexity of about 43 means" in text
     images = [b for b in demo.blocks.values() if isinstance(b, gr.Image)]
-    assert len(images) == 1 and images[0].value is not None
+    assert len(images) == 1 and Path(images[0].value["path"]).name == "training_curve.png"
 
 
-def test_model_facts_unknown_without_card(tmp_path):
-    folder = _make_model(tmp_path, results=False)
+def test_model_facts_unknown_without_training_results(tmp_path):
+    folder = _make_model(tmp_path / "bare", results=False)
     model, vocab = lm.load_pretrained(folder)
-    info = app.read_model_info(folder, model, vocab)
-    assert info["dataset"] is None and info["test_ppl"] is None
-    assert info["vocab_size"] == len(vocab) and info["parameters"] == model.num_parameters()
-    assert "| Trained on | unknown |" in app.model_markdown(info)
+    demo = app.build_demo(model, vocab, lm.model_info(folder))
+    text = _model_tab_text(demo)
+    assert "| Trained on | unknown |" in text and "| Test perplexity | unknown |" in text
+    assert f"| Vocabulary (words it knows) | {len(vocab):,} |" in text
+    assert not [b for b in demo.blocks.values() if isinstance(b, gr.Image)]  # no curve, no picture
+    assert "| Model | unknown |" in _model_tab_text(app.build_demo(model, vocab))  # no facts at all
 
 
 def test_example_prompts_file():
     prompts = app.load_prompts()
     assert 10 <= len(prompts) <= 15
     assert all(0 < len(p) <= app.MAX_PROMPT_CHARS for p in prompts)
-
-
-def test_app_never_touches_torch():
-    tree = ast.parse((ROOT / "app.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert "torch" not in imported
 
 
 # ------------------------------------------------------------------------------------------- CLI
@@ -445,11 +468,12 @@ def test_parse_args(monkeypatch):
 
 
 def test_main_loads_the_model_and_launches(tmp_path, monkeypatch):
-    folder = _card_folder(tmp_path)
+    folder = _make_model(tmp_path / "my-model")
     seen = {}
     monkeypatch.setattr(app, "launch", lambda demo, **kw: seen.update(demo=demo, **kw))
     app.main(["--model", str(folder), "--port", "0"])
     assert isinstance(seen["demo"], gr.Blocks) and seen["port"] == 0 and seen["host"] == "127.0.0.1"
+    assert "| Model | **my-model** |" in _model_tab_text(seen["demo"])
 
 
 def _run_app(*args, env=None):
@@ -465,18 +489,29 @@ def test_missing_model_is_a_one_line_error(tmp_path):
     assert "does not exist" in lines[0] and "Traceback" not in done.stderr
 
 
-def test_limits_follow_the_environment(monkeypatch):
-    monkeypatch.setenv("MAX_NEW_TOKENS", "5")
-    assert app._env_number("MAX_NEW_TOKENS", 300) == 5
-    monkeypatch.setenv("MAX_TEMPERATURE", "2.5")
-    assert app._env_number("MAX_TEMPERATURE", 3.0, float) == 2.5
-    monkeypatch.delenv("MAX_PROMPT_CHARS", raising=False)
-    assert app._env_number("MAX_PROMPT_CHARS", 1000) == 1000
-    for bad in ("lots", "-3", "0", "inf"):
-        monkeypatch.setenv("MAX_NEW_TOKENS", bad)
-        with pytest.raises(ValueError, match="MAX_NEW_TOKENS must be a positive int"):
-            app._env_number("MAX_NEW_TOKENS", 300)
-    source = (ROOT / "app.py").read_text()
-    for name in ("MAX_PROMPT_CHARS", "MAX_NEW_TOKENS", "MAX_TEMPERATURE", "MAX_TOP_K", "CONCURRENCY_LIMIT",
-                 "MAX_QUEUE_SIZE"):
-        assert f'{name} = _env_number("{name}"' in source
+LIMITS = ("MAX_PROMPT_CHARS", "MAX_NEW_TOKENS", "MAX_TEMPERATURE", "MAX_TOP_K", "MAX_TOP_WORDS", "CONCURRENCY_LIMIT",
+          "MAX_QUEUE_SIZE")
+
+
+def _limits_at_import(env: dict) -> str:
+    """The app's limits as a fresh `import app` reads them from environment `env`."""
+    done = subprocess.run([sys.executable, "-c", f"import app; print([getattr(app, n) for n in {LIMITS!r}])"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_limits_follow_the_environment():
+    clean = {k: v for k, v in os.environ.items() if k not in LIMITS}
+    assert _limits_at_import(clean) == "[1000, 300, 3.0, 200, 20, 2, 100]"
+    env = {"MAX_PROMPT_CHARS": "50", "MAX_NEW_TOKENS": "5", "MAX_TEMPERATURE": "2.5", "MAX_TOP_K": "7",
+           "MAX_TOP_WORDS": "4", "CONCURRENCY_LIMIT": "3", "MAX_QUEUE_SIZE": "9"}
+    assert _limits_at_import({**clean, **env}) == "[50, 5, 2.5, 7, 4, 3, 9]"
+
+
+@pytest.mark.parametrize("bad", ["lots", "-3", "0", "inf"])
+def test_a_bad_limit_stops_the_app(monkeypatch, bad):
+    monkeypatch.setenv("MAX_NEW_TOKENS", bad)
+    with pytest.raises(ValueError) as caught:
+        app._env_number("MAX_NEW_TOKENS", 300)
+    assert f"environment variable MAX_NEW_TOKENS must be a positive int, got {bad!r}" in str(caught.value)

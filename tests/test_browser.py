@@ -37,6 +37,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402  (after th
 
 import app  # noqa: E402
 import lm  # noqa: E402
+import page_format  # noqa: E402
 
 
 def _free_port() -> int:
@@ -50,16 +51,21 @@ def _tiny_model(folder: Path):
              "the little dragon opened the door and looked at the garden .",
              "the wizard said , we must go home before the moon rises !"]
     vocab = lm.Vocab.build([lm.tokenize(line) for line in lines], min_freq=1)
-    model = lm.LSTMLanguageModel(len(vocab), 16, 16, 1, 0.0)
+    model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=16, hid_dim=16, num_layers=1,
+                                             dropout_rate=0.0))
     lm.save_pretrained(model, vocab, folder)
     return folder
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    source = os.environ.get("LM_BROWSER_MODEL") or _tiny_model(tmp_path_factory.mktemp("model"))
+def source(tmp_path_factory):
+    return os.environ.get("LM_BROWSER_MODEL") or _tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="module")
+def url(source):
     model, vocab = lm.load_pretrained(source)
-    demo = app.build_demo(model, vocab, app.read_model_info(source, model, vocab))
+    demo = app.build_demo(model, vocab, lm.model_info(source))
     port = _free_port()
     app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
@@ -103,7 +109,7 @@ def test_playground_streams_and_colours(page, shots, tmp_path):
     expect(page.locator("#seed-used textarea, #seed-used input").first).to_have_value("7")
     colours = page.locator("#story-colours")
     expect(colours).to_contain_text("The lion was afraid, but")
-    for _, label, _ in app.PROB_BINS:  # the legend explains every colour
+    for _, label, _ in page_format.PROB_BINS:  # the legend explains every colour
         expect(colours).to_contain_text(label)
     _no_error_toast(page)
     target = Path(os.environ.get("LM_SCREENSHOT") or tmp_path / "screenshot.png")
@@ -146,9 +152,10 @@ def test_temperature_plot_appears(page, shots):
     page.screenshot(path=str(shots / "how-temperature-works.png"), full_page=True)
 
 
-def test_model_tab_shows_facts(page, shots):
+def test_model_tab_shows_facts(page, shots, source):
     _open_tab(page, "Model")
     info = page.locator("#model-info")
+    expect(info).to_contain_text(lm.model_info(source)["name"])  # the model's name, not a file path
     expect(info).to_contain_text("Parameters")
     expect(info).to_contain_text("Vocabulary")
     page.screenshot(path=str(shots / "model.png"), full_page=True)

@@ -29,9 +29,9 @@ def test_folder_is_complete_and_at_most_25_mb():
 def test_loads_and_generates(bundled):
     model, vocab = bundled
     assert len(vocab) == model.config.vocab_size == 7081  # min_freq 3 on the Oz train split
-    g = lm.generate(model, vocab, "the scarecrow said", max_new_tokens=30, temperature=0.8, seed=0, stop_at_eos=False)
+    g = lm.generate(model, vocab, "The Scarecrow said", max_new_tokens=30, temperature=0.8, seed=0, stop_at_eos=False)
     assert len(g.tokens) == 30 and "<unk>" not in g.tokens
-    assert g.text.startswith("The scarecrow said")
+    assert g.text.startswith("The Scarecrow said ")  # the prompt as typed
 
 
 def test_card_and_results_report_the_test_perplexity():

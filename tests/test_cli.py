@@ -1,8 +1,4 @@
-"""The command-line tools `python -m lm.evaluate` and `python -m lm.generate`, run as subprocesses.
-
-They are never imported here: `import lm.generate` would rebind the package attribute `lm.generate`
-(the function) to the submodule, and the same for `lm.evaluate` (see their docstrings). The last
-test checks that running them leaves the function API alone.
+"""The command-line tools `evaluate.py` and `generate.py` (scripts beside train.py), run as subprocesses.
 
 Checked: the printed perplexities equal `lm.evaluate` in-process (the notebook's batch 128 /
 seq_len 50, batch 1, and other settings), the unknown-token count with a model whose vocabulary
@@ -33,7 +29,7 @@ KNOWN = "the owl fox kettle sang ran sat gate red green small brass kitchen wher
 UNKNOWN = ["lantern", "purple", "zebra", "teapot"]
 
 
-def run_cli(module: str, *args: str, env_dir: Path) -> subprocess.CompletedProcess:
+def run_cli(script: str, *args: str, env_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update({
         "PYTHONPATH": str(ROOT),
@@ -44,7 +40,7 @@ def run_cli(module: str, *args: str, env_dir: Path) -> subprocess.CompletedProce
         "HF_DATASETS_OFFLINE": "1",
         "OMP_NUM_THREADS": "1",
     })
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -91,7 +87,7 @@ def in_process(model_dir, corpus, split="test"):
 # ------------------------------------------------------------------------------------ evaluate
 def test_evaluate_prints_notebook_and_batch1_perplexity(folders):
     model_dir, corpus, base = folders
-    r = run_cli("lm.evaluate", "--model", str(model_dir), "--dataset", str(corpus), "--split", "test", env_dir=base)
+    r = run_cli("evaluate.py", "--model", str(model_dir), "--dataset", str(corpus), "--split", "test", env_dir=base)
     assert r.returncode == 0, r.stderr
     model, vocab, ids = in_process(model_dir, corpus)
     assert ids.numel() >= 128 * 51  # the defaults (batch 128, seq_len 50) really are exercised
@@ -108,7 +104,7 @@ def test_evaluate_prints_notebook_and_batch1_perplexity(folders):
 def test_evaluate_counts_tokens_unknown_to_the_model(folders):
     """The model's vocab lacks some of the split's words: they are scored as <unk>, and counted."""
     model_dir, corpus, base = folders
-    r = run_cli("lm.evaluate", "--model", str(model_dir), "--dataset", str(corpus), "--split", "validation",
+    r = run_cli("evaluate.py", "--model", str(model_dir), "--dataset", str(corpus), "--split", "validation",
                 "--batch-size", "4", "--seq-len", "7", "--no-batch1", env_dir=base)
     assert r.returncode == 0, r.stderr
     model, vocab, ids = in_process(model_dir, corpus, "validation")
@@ -129,7 +125,7 @@ def test_evaluate_counts_tokens_unknown_to_the_model(folders):
 def test_generate_greedy_equals_lm_generate(folders):
     model_dir, _, base = folders
     prompt = "The owl"
-    r = run_cli("lm.generate", "--model", str(model_dir), "--prompt", prompt, "--temperature", "0",
+    r = run_cli("generate.py", "--model", str(model_dir), "--prompt", prompt, "--temperature", "0",
                 "--max-new-tokens", "15", "--seed", "11", "--no-stop-at-eos", env_dir=base)
     assert r.returncode == 0, r.stderr
     model, vocab = lm.load_pretrained(model_dir)
@@ -143,7 +139,7 @@ def test_generate_stream_with_printed_seed_equals_lm_generate(folders):
     """No --seed: a fresh one is printed, and lm.generate with it gives exactly the streamed text."""
     model_dir, _, base = folders
     prompt = "the purple fox"  # 'purple' is not in the model's vocab
-    r = run_cli("lm.generate", "--model", str(model_dir), "--prompt", prompt, "--temperature", "1.3",
+    r = run_cli("generate.py", "--model", str(model_dir), "--prompt", prompt, "--temperature", "1.3",
                 "--top-k", "6", "--top-p", "0.95", "--max-new-tokens", "25", env_dir=base)
     assert r.returncode == 0, r.stderr
     m = re.search(r"^seed (\d+)", r.stderr, re.MULTILINE)
@@ -158,7 +154,7 @@ def test_generate_stream_with_printed_seed_equals_lm_generate(folders):
 def test_generate_several_temperatures_print_the_sweep(folders):
     model_dir, _, base = folders
     temps = ["0", "0.8", "1.5"]
-    r = run_cli("lm.generate", "--model", str(model_dir), "--prompt", "where is", "--temperature", *temps,
+    r = run_cli("generate.py", "--model", str(model_dir), "--prompt", "where is", "--temperature", *temps,
                 "--max-new-tokens", "12", "--seed", "3", "--no-stop-at-eos", env_dir=base)
     assert r.returncode == 0, r.stderr
     model, vocab = lm.load_pretrained(model_dir)
@@ -185,20 +181,20 @@ def _tiny_corpus(base: Path) -> Path:
 
 
 ERRORS = {
-    "evaluate: missing model": ("lm.evaluate", lambda m, c, b: ["--model", str(b / "nowhere"), "--dataset", str(c)],
+    "evaluate: missing model": ("evaluate.py", lambda m, c, b: ["--model", str(b / "nowhere"), "--dataset", str(c)],
                                 "nowhere"),
-    "evaluate: missing split": ("lm.evaluate", lambda m, c, b: ["--model", str(m), "--dataset",
+    "evaluate: missing split": ("evaluate.py", lambda m, c, b: ["--model", str(m), "--dataset",
                                                                 str(_corpus_without_test(b))], "'test' split"),
-    "evaluate: split too short": ("lm.evaluate", lambda m, c, b: ["--model", str(m), "--dataset",
+    "evaluate: split too short": ("evaluate.py", lambda m, c, b: ["--model", str(m), "--dataset",
                                                                   str(_tiny_corpus(b))], "batch_size=128"),
-    "evaluate: bad batch size": ("lm.evaluate", lambda m, c, b: ["--model", str(m), "--dataset", str(c),
+    "evaluate: bad batch size": ("evaluate.py", lambda m, c, b: ["--model", str(m), "--dataset", str(c),
                                                                  "--batch-size", "0"], "--batch-size"),
-    "generate: missing model": ("lm.generate", lambda m, c, b: ["--model", str(b / "nowhere"), "--prompt", "x"],
+    "generate: missing model": ("generate.py", lambda m, c, b: ["--model", str(b / "nowhere"), "--prompt", "x"],
                                 "nowhere"),
-    "generate: negative temperature": ("lm.generate", lambda m, c, b: ["--model", str(m), "--temperature", "0.5",
+    "generate: negative temperature": ("generate.py", lambda m, c, b: ["--model", str(m), "--temperature", "0.5",
                                                                        "-1"], "--temperature"),
-    "generate: top-p above 1": ("lm.generate", lambda m, c, b: ["--model", str(m), "--top-p", "1.5"], "--top-p"),
-    "generate: unknown option": ("lm.generate", lambda m, c, b: ["--model", str(m), "--frobnicate"], "frobnicate"),
+    "generate: top-p above 1": ("generate.py", lambda m, c, b: ["--model", str(m), "--top-p", "1.5"], "--top-p"),
+    "generate: unknown option": ("generate.py", lambda m, c, b: ["--model", str(m), "--frobnicate"], "frobnicate"),
 }
 
 
@@ -211,24 +207,18 @@ def test_bad_input_is_one_line_and_exit_2(folders, case):
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
-    assert lines[0].startswith(f"python -m {module}: error: ")
+    assert lines[0].startswith(f"{module}: error: ")
     assert mentions in lines[0]
     assert r.stdout == ""
 
 
-# --------------------------------------------------------------------------- the name trap
-def test_cli_modules_leave_the_function_api_alone(folders):
+# ---------------------------------------------------------------------------------- help
+def test_help_lists_every_flag(folders):
     _, _, base = folders
-    for module in ("lm.evaluate", "lm.generate"):
-        r = run_cli(module, "--help", env_dir=base)
+    for script, flags in (("evaluate.py", ["--model", "--dataset", "--split", "--batch-size", "--seq-len"]),
+                          ("generate.py", ["--model", "--prompt", "--temperature", "--top-k", "--top-p",
+                                           "--max-new-tokens", "--seed"])):
+        r = run_cli(script, "--help", env_dir=base)
         assert r.returncode == 0, r.stderr
-        for flag in (["--model", "--dataset", "--split", "--batch-size", "--seq-len"] if module == "lm.evaluate"
-                     else ["--model", "--prompt", "--temperature", "--top-k", "--top-p", "--max-new-tokens", "--seed"]):
+        for flag in flags:
             assert flag in r.stdout
-    import lm as package
-    from lm.perplexity import evaluate
-    from lm.sampling import generate
-
-    assert package.generate is generate and callable(package.generate)
-    assert package.evaluate is evaluate and callable(package.evaluate)
-    assert "lm.generate" not in sys.modules and "lm.evaluate" not in sys.modules

@@ -17,7 +17,8 @@ from lm.data import (
     tokenize_lines,
     trim,
 )
-from lm.text import EOS, UNK, Vocab
+from lm.text import EOS, UNK
+from lm.vocab import Vocab
 
 # Invented sentences only. Train has blank lines, a line of only quotes and
 # padding-only lines, all of which must vanish.

@@ -24,7 +24,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from lm import LSTMLanguageModel, Vocab, load_pretrained, save_pretrained
+from lm import LMConfig, LSTMLanguageModel, Vocab, load_pretrained, save_pretrained
 from lm.hub import CONFIG_NAME, MODEL_TYPE, VOCAB_NAME, WEIGHTS_NAME
 
 FILES = {CONFIG_NAME, WEIGHTS_NAME, VOCAB_NAME}
@@ -33,7 +33,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 def make(vocab, seed=0, **options):
     torch.manual_seed(seed)
-    return LSTMLanguageModel(len(vocab), 16, 24, 2, 0.3, **options).eval()
+    return LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 2, 0.3, **options)).eval()
 
 
 def logits_of(model, vocab):
@@ -200,7 +200,7 @@ def test_weights_not_matching_config(tmp_path, vocab, folder):
     with pytest.raises(ValueError, match=WEIGHTS_NAME):
         load_pretrained(folder)
     torch.manual_seed(0)
-    three = LSTMLanguageModel(len(vocab), 16, 24, 3, 0.3)  # an extra layer: unexpected keys
+    three = LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 3, 0.3))  # an extra layer: unexpected keys
     save_pretrained(three, vocab, tmp_path / "three")
     shutil.copy(tmp_path / "three" / WEIGHTS_NAME, folder / WEIGHTS_NAME)
     edit_config(folder, lambda c: {**c, "hid_dim": 24})

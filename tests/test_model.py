@@ -27,7 +27,7 @@ from lm.model import locked_dropout
 
 def tiny(vocab_size=30, seed=0, **options):
     torch.manual_seed(seed)
-    return LSTMLanguageModel(vocab_size, 16, 24, 2, options.pop("dropout_rate", 0.0), **options)
+    return LSTMLanguageModel(LMConfig(vocab_size, 16, 24, 2, options.pop("dropout_rate", 0.0), **options))
 
 
 def expected_count(V, E, H, L, tied=False):
@@ -45,7 +45,7 @@ def expected_count(V, E, H, L, tied=False):
 
 # ------------------------------------------------------------------------------------- size
 def test_notebook_parameter_count():
-    model = LSTMLanguageModel(9803)  # construction only
+    model = LSTMLanguageModel(LMConfig(9803))  # construction only
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert n == 36_879_947
     assert model.num_parameters() == 36_879_947
@@ -57,13 +57,13 @@ def test_notebook_parameter_count():
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_parameter_count_formula(layers):
     torch.manual_seed(0)
-    model = LSTMLanguageModel(50, 12, 20, layers, 0.1)
+    model = LSTMLanguageModel(LMConfig(50, 12, 20, layers, 0.1))
     assert model.num_parameters() == expected_count(50, 12, 20, layers)
 
 
 def test_tied_model_shares_the_matrix_and_counts_it_once():
     torch.manual_seed(0)
-    model = LSTMLanguageModel(50, 16, 24, 2, 0.0, tie_weights=True)
+    model = LSTMLanguageModel(LMConfig(50, 16, 24, 2, 0.0, tie_weights=True))
     assert model.fc.weight is model.embedding.weight
     assert model.config.layer_sizes() == [24, 16]  # last layer is emb_dim wide
     assert model.lstm[-1].hidden_size == 16
@@ -83,7 +83,7 @@ def test_tied_model_shares_the_matrix_and_counts_it_once():
 # ------------------------------------------------------------------------------------- init
 def test_init_ranges():
     torch.manual_seed(0)
-    model = LSTMLanguageModel(400, 64, 400, 2, 0.5)  # fc bound 1/20 = 0.05, distinct from 0.1
+    model = LSTMLanguageModel(LMConfig(400, 64, 400, 2, 0.5))  # fc bound 1/20 = 0.05, distinct from 0.1
     emb = model.embedding.weight.detach()
     assert emb.abs().max() <= 0.1
     assert emb.abs().max() > 0.099  # uniform over the whole range, not something narrower
@@ -113,7 +113,7 @@ DROPOUTS = ["dropout_rate", "dropout_emb", "dropout_in", "dropout_hid", "dropout
 def test_dropout_options_validated(name, value):
     kwargs = {"dropout_rate": 0.0, name: value}
     with pytest.raises(ValueError, match=name):
-        LSTMLanguageModel(30, 8, 8, 1, **kwargs)
+        LSTMLanguageModel(LMConfig(30, 8, 8, 1, **kwargs))
 
 
 @pytest.mark.parametrize("name,value", [
@@ -128,14 +128,14 @@ def test_sizes_and_flags_validated(name, value):
 
 
 def test_dropout_none_means_dropout_rate():
-    model = LSTMLanguageModel(30, 8, 8, 1, 0.3, dropout_hid=0.1)
-    assert model._rate("dropout_in") == 0.3 and model._rate("dropout_hid") == 0.1
+    model = LSTMLanguageModel(LMConfig(30, 8, 8, 1, 0.3, dropout_hid=0.1))
+    assert model.config.rate("dropout_in") == 0.3 and model.config.rate("dropout_hid") == 0.1
 
 
 def test_config_from_dict_rejects_unknown_keys():
     with pytest.raises(ValueError, match="surprise"):
         LMConfig.from_dict({"vocab_size": 30, "surprise": 1})
-    cfg = LMConfig.from_dict(LSTMLanguageModel(30, 8, 8, 1, tie_weights=True).config_dict())
+    cfg = LMConfig.from_dict(LSTMLanguageModel(LMConfig(30, 8, 8, 1, tie_weights=True)).config_dict())
     assert cfg.tie_weights and cfg.emb_dim == 8
 
 
@@ -169,7 +169,7 @@ def make(kind, vocab_size=30, seed=0):
     layers = opts.pop("num_layers", 2)
     rate = opts.pop("dropout_rate", 0.0)
     torch.manual_seed(seed)
-    return LSTMLanguageModel(vocab_size, 16, 24, layers, rate, **opts).eval()
+    return LSTMLanguageModel(LMConfig(vocab_size, 16, 24, layers, rate, **opts)).eval()
 
 
 def run_steps(model, src, hidden):
@@ -286,7 +286,7 @@ def hooked_fc_input(model, src):
 
 def test_locked_dropout_mask_is_constant_over_time():
     torch.manual_seed(0)
-    model = LSTMLanguageModel(30, 16, 64, 2, 0.0, locked_dropout=True, dropout_out=0.5).train()
+    model = LSTMLanguageModel(LMConfig(30, 16, 64, 2, 0.0, locked_dropout=True, dropout_out=0.5)).train()
     src = torch.randint(0, 30, (4, 12))
     x = hooked_fc_input(model, src)  # (B, T, H)
     zero = x == 0  # an LSTM output is never exactly 0 otherwise
@@ -304,7 +304,7 @@ def test_locked_dropout_mask_is_constant_over_time():
 def test_plain_dropout_mask_changes_over_time():
     """The contrast to the test above: without locking, masks differ between time steps."""
     torch.manual_seed(0)
-    model = LSTMLanguageModel(30, 16, 64, 2, 0.0, dropout_out=0.5).train()
+    model = LSTMLanguageModel(LMConfig(30, 16, 64, 2, 0.0, dropout_out=0.5)).train()
     x = hooked_fc_input(model, torch.randint(0, 30, (4, 12)))
     zero = x == 0
     assert any(not torch.equal(zero[b], zero[b, :1].expand_as(zero[b])) for b in range(4))
@@ -322,7 +322,7 @@ def test_locked_dropout_function():
 
 def test_embedding_dropout_drops_whole_words():
     torch.manual_seed(0)
-    model = LSTMLanguageModel(30, 16, 24, 1, 0.0, dropout_emb=0.5).train()
+    model = LSTMLanguageModel(LMConfig(30, 16, 24, 1, 0.0, dropout_emb=0.5)).train()
     seen = []
     model.lstm[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach()))
     src = torch.tensor([[5, 6, 5, 7, 6, 5, 8, 9, 10, 11, 12, 13]])
@@ -342,9 +342,9 @@ def test_embedding_dropout_drops_whole_words():
 
 def test_weight_drop_in_train_only_and_weights_untouched():
     torch.manual_seed(0)
-    model = LSTMLanguageModel(30, 16, 24, 2, 0.0, weight_drop=0.5)
+    model = LSTMLanguageModel(LMConfig(30, 16, 24, 2, 0.0, weight_drop=0.5))
     torch.manual_seed(1)
-    plain = LSTMLanguageModel(30, 16, 24, 2, 0.0)
+    plain = LSTMLanguageModel(LMConfig(30, 16, 24, 2, 0.0))
     plain.load_state_dict(model.state_dict())
     before = {k: v.clone() for k, v in model.state_dict().items()}
     src = torch.randint(0, 30, (2, 8))
@@ -364,3 +364,39 @@ def test_weight_drop_in_train_only_and_weights_untouched():
     assert torch.equal(e1, e2)  # the dropped weight did not stay in the LSTM
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_per_layer_lstms_equal_one_stacked_nn_lstm(layers):
+    """model.py's claim: one nn.LSTM per layer computes what nn.LSTM(num_layers=N) computes."""
+    model = LSTMLanguageModel(LMConfig(30, 16, 16, layers, 0.0)).eval()
+    stacked = torch.nn.LSTM(16, 16, num_layers=layers, batch_first=True)
+    with torch.no_grad():
+        for i, lstm in enumerate(model.lstm):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(stacked, f"{name}_l{i}").copy_(getattr(lstm, f"{name}_l0"))
+    src = torch.randint(0, 30, (3, 11))
+    x = model.embedding(src)  # (B, T, E)
+    hidden = [(torch.randn(1, 3, 16), torch.randn(1, 3, 16)) for _ in range(layers)]
+    with torch.no_grad():
+        ours = x
+        for lstm, state in zip(model.lstm, hidden):
+            ours, _ = lstm(ours, state)
+        theirs, _ = stacked(x, (torch.cat([h for h, _ in hidden]), torch.cat([c for _, c in hidden])))
+        logits, _ = model.read(src, hidden)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(logits, model.fc(theirs), rtol=1e-5, atol=1e-6)
+
+
+def test_forward_can_return_the_last_layers_output_before_and_after_dropout():
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(LMConfig(30, 8, 12, 2, 0.0, dropout_out=0.5)).train()
+    src = torch.randint(0, 30, (2, 5))
+    torch.manual_seed(1)
+    logits, _, (raw, dropped) = model(src, return_outputs=True)
+    assert raw.shape == dropped.shape == (2, 5, 12)
+    torch.testing.assert_close(logits, model.fc(dropped))
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], raw[kept] * 2)  # inverted dropout at p = 0.5
+    torch.manual_seed(1)
+    assert torch.equal(model(src)[0], logits)  # the same numbers without the extra outputs

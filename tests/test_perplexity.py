@@ -126,9 +126,9 @@ def test_mode_left_as_it_was(model, data, training):
 
 def test_evaluates_in_eval_mode_without_touching_the_rng(vocab, data):
     torch.manual_seed(0)
-    from lm import LSTMLanguageModel
+    from lm import LMConfig, LSTMLanguageModel
 
-    m = LSTMLanguageModel(len(vocab), 16, 24, 2, 0.5, dropout_emb=0.2).train()
+    m = LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 2, 0.5, dropout_emb=0.2)).train()
     state = torch.get_rng_state()
     a = evaluate(m, data, 4, 10)
     b = evaluate(m, data, 4, 10)

@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from lm import (
+    LMConfig,
     LSTMLanguageModel,
     StreamToken,
     detokenize,
@@ -33,6 +34,7 @@ from lm import (
     sweep,
     tokenize,
 )
+from lm import generation as lm_generation
 from lm.sampling import entropy_bits, filter_logits, sample_next_token
 from lm.text import EOS, UNK
 
@@ -230,12 +232,12 @@ def test_stop_at_eos_false_continues_past_eos(model, vocab):
     assert generate(m, vocab, "the owl", 5, temperature=1.0, seed=0).tokens == []
     g = generate(m, vocab, "the owl", 4, temperature=1.0, seed=0, stop_at_eos=False)
     assert g.tokens == [EOS] * 4
-    assert g.text == "The owl\n\n\n\n"
-    # The unbiased model: something follows an <eos>, and the text shows the line break.
+    assert g.text == "the owl" + "\n\n" * 4  # the prompt as typed; each <eos> a paragraph break
+    # The unbiased model: something follows an <eos>, and the text shows the paragraph break.
     g = generate(model, vocab, "the owl", 30, temperature=0, stop_at_eos=False)
     i = g.tokens.index(EOS)
     assert i + 1 < len(g.tokens)
-    assert "\n" in g.text and g.text.split("\n")[0] == detokenize(g.prompt_tokens + g.tokens[:i])
+    assert g.text.split("\n\n")[0] == "the owl" + detokenize(g.tokens[:i], context=g.prompt_tokens)
 
 
 @pytest.mark.parametrize("prompt", ["", '"', "   "])  # all tokenize to nothing
@@ -245,7 +247,7 @@ def test_empty_prompt_starts_from_eos_state(model, vocab, prompt):
     assert g.tokens == greedy_reference(model, vocab, "", 10, stop_at_eos=False)
     first = forward_logits(model, vocab, [])[-1].softmax(-1)  # the state after one <eos>
     assert g.probs[0] == pytest.approx(first[vocab[g.tokens[0]]].item(), abs=1e-6)
-    assert g.text == detokenize(g.tokens)
+    assert g.text == prompt + detokenize(g.tokens)  # the prompt as typed, then the new words
 
 
 def test_unknown_prompt_words_are_unk(model, vocab):
@@ -261,7 +263,7 @@ def test_unknown_prompt_words_are_unk(model, vocab):
 
 def test_max_new_tokens_0(model, vocab):
     g = generate(model, vocab, "the owl", max_new_tokens=0, temperature=1.0, seed=0)
-    assert g.tokens == [] and g.probs == [] and g.text == "The owl"
+    assert g.tokens == [] and g.probs == [] and g.text == "the owl"  # the prompt as typed
     assert list(stream(model, vocab, "the owl", max_new_tokens=0)) == []
     assert [r.tokens for r in sweep(model, vocab, "the owl", [0, 1], max_new_tokens=0, seed=0)] == [[], []]
 
@@ -432,7 +434,7 @@ def test_sample_next_token_rows_are_independent():
 # ---------------------------------------------------------------------------------- hygiene
 def test_global_rng_untouched(vocab):
     torch.manual_seed(0)
-    m = LSTMLanguageModel(len(vocab), 16, 24, 2, 0.5, dropout_emb=0.2, locked_dropout=True).train()
+    m = LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 2, 0.5, dropout_emb=0.2, locked_dropout=True)).train()
     state = torch.get_rng_state()
     generate(m, vocab, "the owl", 10, temperature=1.0, seed=None)
     generate(m, vocab, "the owl", 10, temperature=1.0, seed=5, top_k=4, top_p=0.9)
@@ -533,3 +535,48 @@ def test_tiny_temperatures_are_greedy_or_sharp_not_nan(model, vocab, t):
     d = next_token_distribution(model, vocab, "the owl", [t])[0]
     assert math.isfinite(d.entropy) and d.entropy < 1e-3
     assert d.probs[0] > 0.999
+
+
+# ------------------------------------------------------------------------- the prompt as typed
+@pytest.mark.parametrize("prompt", ["The OWL sat", "the owl said ", "Where is the owl?", "  the\tfox,", "Zebra!"])
+def test_text_starts_with_the_prompt_exactly_as_typed(model, vocab, prompt):
+    g = generate(model, vocab, prompt, 12, temperature=1.0, seed=5, stop_at_eos=False)
+    assert g.text.startswith(prompt)
+    rest = g.text[len(prompt):]
+    assert rest == g.continuation
+    # The model's input is unchanged by how the prompt is shown: the same tokens as the lower-cased prompt.
+    assert g.tokens == generate(model, vocab, prompt.lower(), 12, temperature=1.0, seed=5, stop_at_eos=False).tokens
+    assert tokenize(rest) == [t for t in g.tokens if t != EOS]
+    assert "  " not in rest.replace("\n\n", " ").strip(" ")  # no double space where prompt and words meet
+    if prompt.endswith(" "):
+        assert not rest.startswith(" ")
+
+
+def test_continuation_capitalises_after_a_sentence_and_uses_display_forms(model, vocab):
+    display = {"owl": "Owl", "fox": "Fox"}
+    g = lm_generation.Generation("It sat.", ["it", "sat", "."], tokens=["the", "owl", "and", "fox", "ran", "."],
+                                 display=display)
+    assert g.text == "It sat. The Owl and Fox ran."
+    g = lm_generation.Generation("It sat and", ["it", "sat", "and"], tokens=["the", "owl", EOS, "the", "fox"],
+                                 display=display)
+    assert g.text == "It sat and the Owl\n\nThe Fox"  # <eos> is a paragraph break, which starts a sentence
+
+
+def test_generation_leaves_a_training_model_in_training_mode_from_many_threads(model, vocab):
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = [generate(model, vocab, "the owl said , where", 15, temperature=1.0, seed=s).tokens for s in range(16)]
+    model.train()  # dropout is 0 in this model, so only the mode is at stake; generation must not change it
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda s: generate(model, vocab, "the owl said , where", 15, temperature=1.0,
+                                               seed=s).tokens, range(16)))
+    assert got == expected and model.training
+
+
+def test_dropout_never_runs_during_generation(vocab):
+    torch.manual_seed(0)
+    m = LSTMLanguageModel(LMConfig(len(vocab), 16, 24, 2, 0.5, dropout_emb=0.2, locked_dropout=True))
+    long_prompt = "the owl said , where is the small green fox ? i ran to the kitchen"  # through model.read
+    evaluated = [generate(m.eval(), vocab, long_prompt, 10, temperature=1.0, seed=s).tokens for s in range(5)]
+    assert [generate(m.train(), vocab, long_prompt, 10, temperature=1.0, seed=s).tokens for s in range(5)] == evaluated
+    assert m.training

@@ -1,11 +1,12 @@
-"""Tests for lm.text: basic_english tokenizer, Vocab, detokenize."""
+"""Tests for lm.text: basic_english tokenizer, Vocab and its display forms, detokenize."""
 
 import json
 import random
 
 import pytest
 
-from lm.text import EOS, UNK, Vocab, detokenize, tokenize
+from lm.text import EOS, UNK, detokenize, tokenize, tokenize_cased
+from lm.vocab import Vocab
 
 # Expected outputs written by hand from torchtext's basic_english rules:
 # lowercase; ' -> " '  "; " -> ""; . , ( ) ! ? padded; <br /> ; : -> " "; split.
@@ -52,6 +53,42 @@ TOKENIZE_CASES = [
 @pytest.mark.parametrize("text, expected", TOKENIZE_CASES)
 def test_tokenize_known_answers(text, expected):
     assert tokenize(text) == expected
+    assert [t.lower() for t in tokenize_cased(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Dorothy's dog, Toto!", ["Dorothy", "'", "s", "dog", ",", "Toto", "!"]),
+        ('"Hello," said I.', ["Hello", ",", "said", "I", "."]),
+        ("line<BR />Break", ["line", "Break"]),
+        ("a<Br  />B", ["a<Br", "/>B"]),
+        ("ÉCOLE café İstanbul", ["ÉCOLE", "café", "İstanbul"]),
+        # Lowered alone "ΟΔΟΣ" ends in "ς", but in "οδοσ.abc" the sigma is not final: lower case it is.
+        ("ΟΔΟΣ.ABC ΟΔΟΣ", ["οδοσ", ".", "ABC", "ΟΔΟΣ"]),
+    ],
+)
+def test_tokenize_cased_known_answers(text, expected):
+    assert tokenize_cased(text) == expected
+
+
+# Characters whose lower case is longer (İ), depends on context (Σ), or is a letter of another
+# script or an odd code point; all kinds of whitespace, quotes and the <br /> rule.
+ADVERSARIAL = ["İ", "ı", "Σ", "σ", "ς", "ΟΔΟΣ", "ß", "ẞ", "Ǆ", "ǅ", "ǆ", "\u212a", "\u2126", "ﬁ", "ΐ", "\u0307",
+               "Ⅻ", "Ａ", "\U00010400", "A", "a", "Oz", "<BR />", "<Br />", "<br />", "<br", "/>", "'", '"', ".",
+               ",", "(", ")", "!", "?", ";", ":", "\u201c", "\u2019", " ", "  ", "\t", "\n", "\u00a0", "\u2028",
+               "\x85", "\x1c", "\u3000", "<unk>", "<EOS>", "7"]
+
+
+def _adversarial_text(rng: random.Random) -> str:
+    return "".join(rng.choice(ADVERSARIAL) for _ in range(rng.randint(0, 30)))
+
+
+def test_tokenize_cased_lowers_to_tokenize():
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = _adversarial_text(rng)
+        assert [t.lower() for t in tokenize_cased(text)] == tokenize(text), repr(text)
 
 
 # ----------------------------------------------------------------------------
@@ -126,7 +163,7 @@ def test_vocab_save_load_round_trip(tmp_path):
     loaded = Vocab.load(path)
     assert loaded == vocab and loaded.min_freq == 3
     payload = json.loads(path.read_text(encoding="utf-8"))
-    assert payload == {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": vocab.itos}
+    assert payload == {"format": "lm-vocab", "version": 2, "min_freq": 3, "itos": vocab.itos, "display": {}}
     assert "café" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
     assert [p.name for p in tmp_path.iterdir()] == ["vocab.json"]  # no temp file left
     vocab.save(str(path))  # overwriting works too, with a str path
@@ -149,7 +186,17 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ("", "not valid JSON"),
         ([1, 2], "lm-vocab"),
         ({**GOOD, "format": "something-else"}, "lm-vocab"),
-        ({**GOOD, "version": 2}, "version 2"),
+        ({**GOOD, "version": 3}, "version 3"),
+        ({**GOOD, "version": True}, "version True"),
+        ({**GOOD, "version": 2}, "'display' must be an object"),  # version 2 has display forms
+        ({**GOOD, "version": 2, "display": ["a"]}, "'display' must be an object"),
+        ({**GOOD, "version": 2, "display": {"b": "B"}}, "display key 'b'"),
+        ({**GOOD, "version": 2, "display": {"<unk>": "<UNK>"}}, "display key '<unk>'"),
+        ({**GOOD, "version": 2, "display": {"a": 1}}, "display form 1 of 'a'"),
+        ({**GOOD, "version": 2, "display": {"a": "a"}}, "display form 'a' of 'a'"),
+        ({**GOOD, "version": 2, "display": {"a": "B"}}, "display form 'B' of 'a'"),
+        ({**GOOD, "version": 2, "display": {"a": "Ab"}}, "display form 'Ab' of 'a'"),
+        ({**GOOD, "itos": ["<unk>", "<eos>", "ας"], "version": 2, "display": {"ας": "ΑΣ"}}, "'ΑΣ'"),
         ({k: v for k, v in GOOD.items() if k != "version"}, "version None"),
         ({k: v for k, v in GOOD.items() if k != "itos"}, "itos"),
         ({**GOOD, "itos": ["<unk>", "<eos>", "a", "a"]}, "'a' appears more than once"),
@@ -162,6 +209,18 @@ def test_vocab_load_rejects_bad_files(tmp_path, content, problem):
     with pytest.raises(ValueError, match=problem) as err:
         Vocab.load(path)
     assert str(path) in str(err.value)
+
+
+def test_vocab_load_version_1_has_lower_case_display(tmp_path):
+    vocab = Vocab.load(_write(tmp_path, {**GOOD, "display": {"a": "A"}}))  # version 1 had no display
+    assert vocab == Vocab(GOOD["itos"]) and vocab.display == {} and vocab.shown("a") == "a"
+
+
+def test_vocab_constructor_validates_display():
+    assert Vocab([UNK, EOS, "oz", "the"], display={"oz": "OZ"}).display == {"oz": "OZ"}
+    for bad in [{"oz": "Of"}, {"cat": "Cat"}, {EOS: "<EOS>"}, {"the": "the"}, ["oz"]]:
+        with pytest.raises(ValueError, match="display"):
+            Vocab([UNK, EOS, "oz", "the"], display=bad)
 
 
 def test_vocab_load_missing_file(tmp_path):
@@ -186,13 +245,18 @@ DETOKENIZE_CASES = [
     (["yes", "!", "no", "?", "maybe", ".", "ok"], "Yes! No? Maybe. Ok"),
     (["a", "(", "small", ")", "owl"], "A (small) owl"),
     (["wait", "--", "what", "?"], "Wait -- what?"),
-    (["one", "<eos>", "two", "<eos>"], "One\ntwo\n"),
-    (["end", ".", "<eos>", "<eos>", "next"], "End.\n\nNext"),
+    # <eos> ends a paragraph: a blank line, and the next word starts a sentence.
+    (["one", "<eos>", "two", "<eos>"], "One\n\nTwo\n\n"),
+    (["end", ".", "<eos>", "<eos>", "next"], "End.\n\n\n\nNext"),
+    (["<eos>", "(", "hi", ")"], "\n\n(Hi)"),
     (["a", "<unk>", "ran", "."], "A <unk> ran."),
     (["<unk>", "ran"], "<unk> ran"),
     (["(", "hush", ")", "said", "i"], "(Hush) said I"),
     (["it", "is", "in", "the", "inn"], "It is in the inn"),  # only "i" alone is the pronoun
     (["3", "owls", ".", "café", "time"], "3 owls. Café time"),
+    # Opening quotes and brackets inside a word: the letter after them is capitalised.
+    (["\u201chi", ",", "\u201d", "she", "said", ".", "\u2018ß", "[no"], "\u201cHi, \u201d she said. \u2018ß [no"),
+    (["\u201c", "well", ".", "["], "\u201c Well. ["),
 ]
 
 
@@ -230,3 +294,113 @@ def test_detokenize_round_trip_exception_br():
     tokens = tokenize("a<br  />b")
     assert tokens == ["a<br", "/>b"]
     assert tokenize(detokenize(tokens)) == ["a", "b"]
+
+
+# ----------------------------------------------------------------------------
+# Display forms, learned from a small made-up corpus
+
+CORPUS = [
+    "Yesterday Mirela met the baker of Quillby, and I waved.",
+    "The baker said I was late. Walking home, Mirela laughed!",
+    "Walking is slow. 'Zounds,' said the baker to Mirela. 'Zounds' is old.",
+    "NASA? NASA sent the Kip and the kip to Quillby, i think. (Honestly) yes.",
+    "(Honestly) the QUILLBY road is long, Mirela.",
+]
+
+
+@pytest.fixture
+def cased_vocab():
+    cased = [tokenize_cased(line) for line in CORPUS]
+    return Vocab.build([tokenize(line) for line in CORPUS], min_freq=1, cased_lines=cased)
+
+
+def test_display_known_answers(cased_vocab):
+    shown = {word: cased_vocab.shown(word) for word in cased_vocab.itos}
+    assert shown["mirela"] == "Mirela"  # capitalised mid-sentence, at a sentence start too
+    assert shown["quillby"] == "Quillby"  # "QUILLBY" once, "Quillby" twice
+    assert shown["i"] == "I"  # "I" twice mid-sentence, "i" once
+    assert shown["the"] == "the"  # "The" only starts a sentence
+    assert shown["walking"] == "walking"  # seen only at sentence starts, simply capitalised
+    assert shown["zounds"] == "zounds"  # only after an opening quote that starts a sentence
+    assert shown["honestly"] == "honestly"  # only after a "(" that starts a sentence
+    assert shown["nasa"] == "NASA"  # only at sentence starts, but never as a start explains it
+    assert shown["kip"] == "kip"  # a tie between "Kip" and "kip": lower case
+    assert cased_vocab.shown("zebra") == "zebra" and cased_vocab.shown("<unk>") == "<unk>"
+    assert cased_vocab.display == {w: f for w, f in shown.items() if f != w}  # in id order
+    assert list(cased_vocab.display) == sorted(cased_vocab.display, key=cased_vocab.stoi.get)
+
+
+def test_display_changes_no_id(cased_vocab):
+    plain = Vocab.build([tokenize(line) for line in CORPUS], min_freq=1)
+    assert plain == cased_vocab and plain.itos == cased_vocab.itos and plain.display == {}
+    assert plain.shown("mirela") == "mirela" and plain.shown("i") == "I"  # the pronoun, as before display forms
+
+
+def test_display_only_for_kept_words():
+    lines = ["Ozma and Ozma met Ozma and ozma.", "Ozma Ran."]
+    vocab = Vocab.build(map(tokenize, lines), min_freq=2, cased_lines=map(tokenize_cased, lines))
+    assert vocab.display == {"ozma": "Ozma"}  # "Ran" is under min_freq
+    vocab = Vocab.build(map(tokenize, lines), min_freq=6, cased_lines=map(tokenize_cased, lines))
+    assert vocab.itos == [UNK, EOS] and vocab.display == {}
+
+
+def test_display_save_load_round_trip(tmp_path, cased_vocab):
+    path = tmp_path / "vocab.json"
+    cased_vocab.save(path)
+    loaded = Vocab.load(path)
+    assert loaded == cased_vocab and loaded.display == cased_vocab.display and loaded.shown("mirela") == "Mirela"
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    assert payload["version"] == 2 and payload["display"] == cased_vocab.display
+
+
+def test_detokenize_with_display(cased_vocab):
+    tokens = tokenize("yesterday mirela met the baker . walking home , i said ' the nasa ' s mirela ' s")
+    assert detokenize(tokens, cased_vocab.display) == (
+        "Yesterday Mirela met the baker. Walking home, I said' the NASA's Mirela's")
+    assert detokenize(["nasa", "said", "<eos>", "the", "nasa"], {"nasa": "NASA"}) == "NASA said\n\nThe NASA"
+    assert detokenize(["i", "'", "d"], {"d": "D"}) == "I'd"  # the rest of a word keeps its case
+
+
+@pytest.mark.parametrize(
+    "context, tokens, expected",
+    [
+        ([], ["the", "nasa"], "The NASA"),
+        (["the"], ["nasa", "said"], " NASA said"),
+        (["so", "."], ["the", "nasa"], " The NASA"),
+        (["so", ".", "'"], ["the"], " The"),  # the quote does not end the sentence start
+        (["so", "("], ["the"], "the"),  # "(" hugs the word after
+        (["so", "<eos>"], ["the"], "The"),  # a new paragraph
+        (["i", "'"], ["m", "here"], "m here"),
+        (["so"], [".", "'"], ".'"),
+        (["so"], [], ""),
+        ([], [], ""),
+    ],
+)
+def test_detokenize_context_known_answers(context, tokens, expected):
+    display = {"nasa": "NASA"}
+    assert detokenize(tokens, display, context=context) == expected
+    assert detokenize(context, display) + expected == detokenize(context + tokens, display)
+    assert detokenize(iter(tokens), display, context=iter(context)) == expected  # any iterables
+
+
+def _random_display_vocab(rng: random.Random):
+    texts = [_random_text(rng) for _ in range(30)] + [_adversarial_text(rng) for _ in range(30)]
+    cased = [tokenize_cased(text) for text in texts]
+    return Vocab.build([[t.lower() for t in line] for line in cased], min_freq=1, cased_lines=cased)
+
+
+def test_detokenize_properties_with_display():
+    rng = random.Random(99)
+    vocab = _random_display_vocab(rng)
+    assert len(vocab.display) > 10
+    for _ in range(500):
+        tokens = tokenize(_random_text(rng) if rng.random() < 0.5 else _adversarial_text(rng))
+        for _ in range(rng.randint(0, 3)):
+            tokens.insert(rng.randint(0, len(tokens)), EOS)
+        for display in (vocab.display, None):
+            text = detokenize(tokens, display)
+            if "<br />" not in text.lower():  # the documented exception
+                assert tokenize(text) == [t for t in tokens if t != EOS], (tokens, text)
+            cut = rng.randint(0, len(tokens))
+            head, tail = tokens[:cut], tokens[cut:]
+            assert detokenize(head, display) + detokenize(tail, display, context=head) == text

@@ -1,0 +1,198 @@
+"""Writing text with the model: generate, stream, sweep (many temperatures in one batch), and the
+next-token distribution.
+
+The prompt is read once, after an `<eos>` (so it starts a new paragraph, as every line did in
+training); then one token per step, carrying the LSTM state. (The reference notebook re-fed the whole
+prefix at every step on top of the carried state: quadratic time, and the prompt read twice.)
+
+Randomness comes only from one `torch.Generator` per row, seeded from `seed`: the global RNG is never
+touched, so concurrent users cannot disturb each other, and row i of a `sweep` draws exactly what
+`generate(..., temperature=temperatures[i], seed=seed)` draws. The model's mode is never changed
+(prompts go through `model.read`, steps through `model.step`: no dropout in either), so one model can
+serve many threads, even while it is in training mode.
+"""
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .checks import check_int
+from .sampling import (
+    check_sampling,
+    check_temperatures,
+    entropy_bits,
+    filter_logits,
+    sample_next_token,
+)
+from .text import detokenize, tokenize
+from .vocab import Vocab
+
+
+@dataclass
+class Generation:
+    prompt: str
+    prompt_tokens: list[str]  # the prompt as the tokenizer saw it
+    tokens: list[str] = field(default_factory=list)  # the new tokens
+    probs: list[float] = field(default_factory=list)  # the model's probability of each, before temperature
+    temperature: float = 1.0
+    seed: int = 0  # the seed actually used: pass it back to reproduce this result
+    unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
+    display: dict[str, str] = field(default_factory=dict, repr=False)  # the vocabulary's display forms
+
+    @property
+    def text(self) -> str:
+        """The prompt exactly as typed, then the new words as readable text (`<eos>`: a paragraph break)."""
+        return self.prompt + self.continuation
+
+    @property
+    def continuation(self) -> str:
+        """The new words as they follow the prompt: spaced after it, capitalised if it ended a sentence."""
+        text = detokenize(self.tokens, self.display, context=self.prompt_tokens)
+        return text.lstrip(" ") if self.prompt[-1:].isspace() else text  # the prompt brings its own space
+
+    def piece(self, i: int) -> str:
+        """The text that new token i adds to `text` (what a stream shows as it arrives)."""
+        text = detokenize(self.tokens[i:i + 1], self.display, context=self.prompt_tokens + self.tokens[:i])
+        return text.lstrip(" ") if i == 0 and self.prompt[-1:].isspace() else text
+
+
+@dataclass
+class StreamToken:
+    token: str
+    prob: float  # the model's probability of this token, before temperature
+    text: str = ""  # what it adds to the readable text: "Dorothy" + " said" + ","
+
+
+@dataclass
+class Distribution:
+    temperature: float
+    tokens: list[str]  # the most likely next tokens, best first (the same order at every temperature > 0)
+    probs: list[float]  # their probability after temperature, top-k and top-p
+    entropy: float  # of the whole distribution actually sampled from, in bits
+
+
+# Prompts up to this many tokens (the leading <eos> included) go through `model.step`; longer ones
+# through `model.read`, whose fixed cost per call is then repaid (on the notebook-size model on this
+# CPU they break even at ~8 tokens in bfloat16, ~16 in float32).
+_STEP_PROMPT_MAX = 8
+
+
+def read_prompt(model, vocab: Vocab, prompt: str):
+    """Feed `<eos> + prompt` once: the prompt's words, those unknown to the vocabulary, the last
+    logits (1, V) float32 with `<unk>` not yet masked, and the LSTM state."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+    words = tokenize(prompt)
+    ids = [vocab.eos_index] + vocab.encode(words)
+    src = torch.tensor([ids], device=model.fc.weight.device)  # (1, T)
+    if len(ids) <= _STEP_PROMPT_MAX:
+        hidden = model.init_hidden(1)
+        for t in range(len(ids)):
+            logits, hidden = model.step(src[:, t], hidden)  # (1, V)
+    else:
+        logits, hidden = model.read(src)  # (1, T, V)
+        logits = logits[:, -1].float()  # (1, V)
+    return words, [w for w in words if w not in vocab], logits, hidden
+
+
+def _take(rows: list[int], keep: list[int], ids: torch.Tensor, hidden):
+    """Keep only the rows at positions `keep` of the batch."""
+    index = torch.tensor(keep, device=ids.device)
+    return [rows[j] for j in keep], ids[index], [(h[:, index], c[:, index]) for h, c in hidden]
+
+
+@torch.no_grad()
+def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos):
+    """Sample one continuation per temperature in one batch. Yields (generations, events) once per
+    step, events being (row, token, prob) for the rows that produced a token at that step."""
+    temps = check_temperatures(temperatures)
+    max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
+    words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
+    gens = [Generation(prompt, words, temperature=t, seed=seed, unknown_words=unknown, display=vocab.display)
+            for t in temps]
+    generators = [torch.Generator(device=logits.device).manual_seed(seed) for _ in temps]
+    rows = list(range(len(temps)))  # rows still writing
+    logits = logits.expand(len(rows), -1).clone()  # (B, V): every row starts from the same prompt
+    hidden = [(h.expand(-1, len(rows), -1).contiguous(), c.expand(-1, len(rows), -1).contiguous()) for h, c in hidden]
+    for step in range(max_new_tokens):
+        # The model's own probability of the chosen token (before temperature, <unk> included) is
+        # exp(logit - logsumexp): take the normaliser, then mask <unk> in place (it is never chosen).
+        log_norm = logits.logsumexp(dim=-1)  # (B,)
+        logits[:, vocab.unk_index] = -math.inf
+        ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
+        probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
+        events, keep = [], []
+        for j, (r, token_id, p) in enumerate(zip(rows, ids.tolist(), probs.tolist())):
+            if token_id == vocab.eos_index and stop_at_eos:
+                continue
+            gens[r].tokens.append(vocab.itos[token_id])
+            gens[r].probs.append(p)
+            events.append((r, vocab.itos[token_id], p))
+            keep.append(j)
+        yield gens, events
+        if step == max_new_tokens - 1 or not keep:
+            break  # no logits that nobody will sample from
+        if len(keep) < len(rows):
+            rows, ids, hidden = _take(rows, keep, ids, hidden)
+        logits, hidden = model.step(ids, hidden)  # (B, V), a fresh tensor: masked in place above
+    yield gens, []
+
+
+def generate(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+             stop_at_eos: bool = True) -> Generation:
+    """Continue `prompt`. Temperature 0 is greedy; seed None draws a fresh seed (see `.seed`).
+
+    >>> g = generate(model, vocab, "the scarecrow", max_new_tokens=5, temperature=0.7, seed=1)
+    >>> g.tokens, g.text   # (['said', ',', ...], 'The scarecrow said, ...')
+    """
+    return sweep(model, vocab, prompt, [temperature], max_new_tokens, top_k, top_p, seed, stop_at_eos)[0]
+
+
+def stream(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0,
+           top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+           stop_at_eos: bool = True) -> Iterator[StreamToken]:
+    """Like `generate`, but yields each new token (with its probability) as soon as it is drawn.
+
+    Arguments are checked when the first token is asked for. Pass an explicit `seed` to be able to
+    report it; with None a fresh one is used.
+    """
+    for gens, events in _run(model, vocab, prompt, [temperature], max_new_tokens, top_k, top_p, seed, stop_at_eos):
+        for _, token, p in events:
+            yield StreamToken(token, p, gens[0].piece(len(gens[0].tokens) - 1))
+
+
+def sweep(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], max_new_tokens: int = 100,
+          top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+          stop_at_eos: bool = True) -> list[Generation]:
+    """One continuation per temperature, all in one batched step per token.
+
+    Row i equals `generate(..., temperature=temperatures[i], seed=seed)` token for token.
+    """
+    *_, (gens, _) = _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos)
+    return gens
+
+
+@torch.no_grad()
+def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], top: int = 20,
+                            top_k: int | None = None, top_p: float | None = None) -> list[Distribution]:
+    """For each temperature, the `top` most likely next tokens with their probabilities after
+    temperature/top-k/top-p (what `generate` would draw from), and the entropy in bits."""
+    temps = check_temperatures(temperatures)
+    _, top_k, top_p, _ = check_sampling(0, top_k, top_p, 0)
+    check_int("top", top, 1)
+    _, _, logits, _ = read_prompt(model, vocab, prompt)  # (1, V)
+    logits[:, vocab.unk_index] = -math.inf  # what generate draws from
+    order = logits[0].topk(min(top, len(vocab) - 1)).indices  # (n,) temperature keeps the ranking
+    tokens = [vocab.itos[i] for i in order.tolist()]
+    out = []
+    for t in temps:
+        if t == 0:
+            probs = F.one_hot(logits.argmax(dim=-1), logits.size(-1)).float()  # (1, V)
+        else:
+            probs = filter_logits(logits, logits.new_tensor([t]), top_k, top_p).softmax(dim=-1)  # (1, V)
+        out.append(Distribution(t, tokens, probs[0, order].tolist(), float(entropy_bits(probs[0]))))
+    return out

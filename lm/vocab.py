@@ -1,0 +1,218 @@
+"""The vocabulary: a fixed list of tokens (a token's position is its id) and each word's display form.
+
+Built the way torchtext's ``build_vocab_from_iterator`` builds it, so ids match a model trained
+with the original notebook:
+
+    >>> vocab = Vocab.build([["a", "b", "a"]], min_freq=1)
+    >>> vocab.itos
+    ['<unk>', '<eos>', 'a', 'b']
+    >>> vocab.encode(["a", "b", "zebra"])
+    [2, 3, 0]
+
+Display forms are learned from the cased training text (``tokenize_cased``): "dorothy" is shown
+as "Dorothy", "oz" as "Oz". They change nothing but what people read.
+"""
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from .files import atomic_write
+from .text import SPECIALS, capitalise, sentence_starts, shown
+
+VOCAB_FORMAT = "lm-vocab"
+VOCAB_VERSION = 2  # 2 added "display"; files of version 1 still load
+
+
+class Vocab:
+    """A fixed list of tokens; a token's position in it is its id.
+
+    ``<unk>`` is always id 0 and ``<eos>`` id 1; any token not in the list
+    maps to ``<unk>``:
+
+        Vocab(["<unk>", "<eos>", "the", "owl"]).encode(["the", "cat"]) -> [2, 0]
+
+    ``display`` maps a token to the form people see, only where it differs
+    (``{"dorothy": "Dorothy", "i": "I"}``); it changes no id, nor ``==``.
+    """
+
+    def __init__(self, itos: Iterable[str], min_freq: int | None = None, display: dict[str, str] | None = None):
+        itos = list(itos)
+        display = {} if display is None else display
+        problem = _itos_problem(itos) or _display_problem(display, set(itos))
+        if problem:
+            raise ValueError(f"invalid vocabulary: {problem}")
+        self.itos = itos
+        self.stoi = {token: i for i, token in enumerate(itos)}
+        self.min_freq = min_freq  # kept only to record how the vocab was built
+        self.display = {token: display[token] for token in itos if token in display}  # in id order
+
+    @classmethod
+    def build(cls, token_lists: Iterable[list[str]], min_freq: int = 3,
+              cased_lines: Iterable[list[str]] | None = None) -> "Vocab":
+        """Build from tokenized lines (the train split only, so no test word leaks in).
+
+        Keeps tokens seen at least ``min_freq`` times, most frequent first,
+        ties in alphabetical order, after the two specials:
+
+            [["b", "a"], ["b"]], min_freq=1 -> ['<unk>', '<eos>', 'b', 'a']
+
+        ``cased_lines``, the same lines from ``tokenize_cased``, teach the
+        display forms (see ``_learn_display``); without them display is lower case.
+        """
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+            raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
+        counts = Counter()
+        for tokens in token_lists:
+            counts.update(tokens)
+        for special in SPECIALS:  # they get their fixed ids below, never a second one
+            counts.pop(special, None)
+        # Same two-step sort as torchtext: alphabetical, then a stable sort by
+        # count, so equal counts stay alphabetical.
+        items = sorted(counts.items(), key=lambda kv: kv[0])
+        items.sort(key=lambda kv: kv[1], reverse=True)
+        kept = [token for token, count in items if count >= min_freq]
+        display = None if cased_lines is None else _learn_display(cased_lines, set(kept))
+        return cls([*SPECIALS, *kept], min_freq=min_freq, display=display)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __getitem__(self, token: str) -> int:
+        return self.stoi.get(token, 0)  # unknown words read as <unk>
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.stoi
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vocab):
+            return NotImplemented
+        return self.itos == other.itos  # min_freq is history, not content
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={len(self)}, min_freq={self.min_freq})"
+
+    def shown(self, token: str) -> str:
+        """How ``token`` reads mid-sentence: 'dorothy' -> 'Dorothy', 'the' -> 'the'."""
+        return shown(self.display, token)
+
+    @property
+    def unk_index(self) -> int:
+        return 0
+
+    @property
+    def eos_index(self) -> int:
+        return 1
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        """Tokens to ids, unknown tokens to 0: ['the', 'zzz'] -> [2, 0]."""
+        stoi = self.stoi
+        return [stoi.get(token, 0) for token in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Ids to tokens: [2, 0] -> ['the', '<unk>']. An unknown id is a ValueError."""
+        itos = self.itos
+        tokens = []
+        for i in ids:
+            i = int(i)  # accepts tensor elements too
+            if not 0 <= i < len(itos):
+                raise ValueError(f"token id {i} is out of range for a vocabulary of {len(itos)} tokens")
+            tokens.append(itos[i])
+        return tokens
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the vocab and its display forms as readable JSON, one token per line.
+
+        The file is written beside its destination and then renamed over it,
+        so a crash never leaves half a vocabulary behind.
+        """
+        path = os.fspath(path)
+        payload = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "min_freq": self.min_freq, "itos": self.itos,
+                   "display": self.display}
+        # One token per line keeps diffs of two vocab files readable.
+        body = json.dumps(payload, ensure_ascii=False, indent=1)
+        atomic_write(path, lambda tmp: Path(tmp).write_text(body + "\n", encoding="utf-8"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Vocab":
+        """Read a file written by ``save``; any problem is a ValueError naming the file."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                payload = json.load(f)
+        except FileNotFoundError:
+            raise ValueError(f"vocabulary file {path!r} does not exist") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"vocabulary file {path!r} is not valid JSON: {e}") from e
+        if not isinstance(payload, dict) or payload.get("format") != VOCAB_FORMAT:
+            raise ValueError(f"vocabulary file {path!r} is not an {VOCAB_FORMAT!r} file")
+        version = payload.get("version")
+        if version not in (1, VOCAB_VERSION) or isinstance(version, bool):
+            raise ValueError(
+                f"vocabulary file {path!r} has version {version!r}; "
+                f"this code reads versions 1 to {VOCAB_VERSION}"
+            )
+        itos = payload.get("itos")
+        display = payload.get("display") if version >= 2 else {}  # version 1: lower case
+        problem = _itos_problem(itos) or _display_problem(display, set(itos))
+        if problem:
+            raise ValueError(f"vocabulary file {path!r}: {problem}")
+        return cls(itos, min_freq=payload.get("min_freq"), display=display)
+
+
+def _itos_problem(itos) -> str | None:
+    """What is wrong with a token list, or None if it is a valid vocabulary."""
+    if not isinstance(itos, list) or not all(isinstance(t, str) for t in itos):
+        return "'itos' must be a list of strings"
+    if itos[:2] != list(SPECIALS):
+        return f"the first two tokens must be {list(SPECIALS)}, got {itos[:2]}"
+    seen = set()
+    for token in itos:
+        if token in seen:
+            return f"token {token!r} appears more than once"
+        seen.add(token)
+    return None
+
+
+def _display_problem(display, words: set) -> str | None:
+    """What is wrong with a display map for a vocabulary of ``words``, or None."""
+    if not isinstance(display, dict):
+        return "'display' must be an object"
+    for token, form in display.items():
+        if token not in words or token in SPECIALS:
+            return f"display key {token!r} is not a word of the vocabulary"
+        # A capital sigma lowercases to "σ" or "ς" by what follows it, so lowering could not undo it.
+        if not isinstance(form, str) or form == token or form.lower() != token or "\u03a3" in form:
+            return f"display form {form!r} of {token!r} must be a different casing of it (and hold no 'Σ')"
+    return None
+
+
+
+def _learn_display(cased_lines: Iterable[list[str]], words: set) -> dict[str, str]:
+    """Each word's display form, from its cased occurrences, where it differs from the word.
+
+    The form most often seen where no sentence starts ("Dorothy", "Oz", "I", "the"); ties go to
+    lower case. A word seen only at sentence starts keeps lower case (the capital is the
+    sentence's), unless it is never seen there in lower case nor simply capitalised ("NASA",
+    "McGee" each time): then its most frequent form is kept.
+    """
+    counts = Counter()
+    for tokens in cased_lines:
+        counts.update(zip(tokens, sentence_starts(tokens)))
+    forms: dict[str, dict[str, list[int]]] = {}  # word -> form -> [count mid-sentence, count at starts]
+    for (form, start), n in counts.items():
+        if form.lower() in words:
+            forms.setdefault(form.lower(), {}).setdefault(form, [0, 0])[start] += n
+    display = {}
+    for word, seen in forms.items():
+        pick = {form: mid for form, (mid, _) in seen.items() if mid}
+        if not pick:
+            if word in seen or capitalise(word) in seen:
+                continue
+            pick = {form: at_start for form, (_, at_start) in seen.items()}
+        best = max(pick, key=lambda form: (pick[form], form == word, form))
+        if best != word and not _display_problem({word: best}, words):
+            display[word] = best
+    return display

@@ -38,7 +38,9 @@ def test_card_and_results_report_the_test_perplexity():
     results = json.loads((FOLDER / "training_results.json").read_text())
     card = (FOLDER / "README.md").read_text()
     assert results["parameters"] == lm.load_pretrained(FOLDER)[0].num_parameters()
-    assert results["train_config"]["tie_weights"] is True  # the improved (awd) recipe
+    assert results["train_config"]["model"]["tie_weights"] is True  # the improved (awd) recipe
+    model, vocab = lm.load_pretrained(FOLDER)
+    assert (vocab.shown("dorothy"), vocab.shown("oz"), vocab.shown("the")) == ("Dorothy", "Oz", "the")
     test_ppl = results["test_ppl"]
     assert 10 < test_ppl < 100 and math.isfinite(results["best_valid_ppl"])
     m = re.search(r"test perplexity \(best weights\) \| ([\d.]+) \|", card)

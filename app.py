@@ -50,6 +50,8 @@ MAX_TOP_K = _env_number("MAX_TOP_K", 200)
 MAX_TOP_WORDS = _env_number("MAX_TOP_WORDS", 20)  # bars per temperature in the plot
 CONCURRENCY_LIMIT = _env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
 MAX_QUEUE_SIZE = _env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
+MAX_SESSIONS = _env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
+CACHE_MAX_AGE = _env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
 MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # every event that runs the model
 
 DEFAULT_PROMPT = "The lion was afraid, but"
@@ -226,7 +228,7 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
     """The whole page for `model` and `vocab`; `info` is `lm.model_info(source)` (facts left out: unknown)."""
     info = info or {}
     actions = Actions(model, vocab)
-    with gr.Blocks(title="Temperature playground") as demo:
+    with gr.Blocks(title="Temperature playground", delete_cache=(CACHE_MAX_AGE, CACHE_MAX_AGE)) as demo:
         gr.Markdown(page_text("description") + "\n" + fmt.model_line(info))
         with gr.Row(equal_height=True):
             prompt = gr.Textbox(label="Prompt: the start of a story", value=DEFAULT_PROMPT, lines=2, max_lines=6,
@@ -253,7 +255,8 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False, **kwargs):
     """Queue on, with this app's limits and look, then start the server."""
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
-    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, **kwargs)
+    options = {"state_session_capacity": MAX_SESSIONS, "max_file_size": 0, **kwargs}  # the page takes no uploads
+    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, **options)
 
 
 # ------------------------------------------------------------------------------------------ CLI

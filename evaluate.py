@@ -16,15 +16,14 @@ import argparse
 import math
 import sys
 
-from lm.cli import Parser, run_main
+from lm.cli import Parser, add_model_arguments, run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(prog="evaluate.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                description="Perplexity of a saved LSTM language model on one split of a corpus, with the notebook's "
                            "batching (batch 128, seq_len 50) and with batch 1 over the whole split.")
-    p.add_argument("--model", required=True, metavar="FOLDER_OR_REPO",
-                   help="model folder (model.safetensors, config.json, vocab.json) or Hugging Face Hub repo id")
+    add_model_arguments(p)
     p.add_argument("--dataset", required=True, metavar="ID_OR_FOLDER",
                    help="corpus: a Hub dataset id or a local folder with train/, validation/, test/ text files")
     p.add_argument("--split", default="test", choices=["train", "validation", "test"], help="split to score")
@@ -34,9 +33,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="tokens per chunk, the state carried from chunk to chunk (the notebook used 50)")
     p.add_argument("--no-batch1", action="store_true",
                    help="skip the batch-1 figure (one stream through the whole split: slower on a big split)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
-                   help="evaluate the model cast to this dtype (bfloat16: faster on CPUs with AVX512-BF16)")
-    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of --model")
     return p.parse_args(argv)
 
 

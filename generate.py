@@ -13,15 +13,14 @@ text again. Bad arguments are one line on stderr and exit status 2.
 import argparse
 import sys
 
-from lm.cli import Parser, run_main
+from lm.cli import Parser, add_model_arguments, run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(prog="generate.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                description="Continue a prompt with a saved LSTM language model: one temperature streams the text; "
                            "several print one block each, all from the same seed.")
-    p.add_argument("--model", required=True, metavar="FOLDER_OR_REPO",
-                   help="model folder (model.safetensors, config.json, vocab.json) or Hugging Face Hub repo id")
+    add_model_arguments(p)
     p.add_argument("--prompt", default="", help="text to continue; empty starts a new paragraph")
     p.add_argument("--temperature", type=float, nargs="+", default=[1.0], metavar="T",
                    help="one or more temperatures; 0 = greedy. Several print one block each (a classic sweep: "
@@ -33,9 +32,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="seed for sampling (default: a fresh random one, printed)")
     p.add_argument("--no-stop-at-eos", dest="stop_at_eos", action="store_false",
                    help="carry on past the end of a paragraph (<eos>, printed as a blank line) instead of stopping")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
-                   help="run the model in this dtype (bfloat16: about twice as fast on CPUs with AVX512-BF16)")
-    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of --model")
     return p.parse_args(argv)
 
 
@@ -59,7 +55,7 @@ def run(args) -> int:
     from lm.sampling import check_sampling, check_temperatures
 
     # lm's own checks, before the model is loaded: a bad value fails at once.
-    check_temperatures(args.temperature)
+    check_temperatures(args.temperature, name="temperature")  # the flag's name in messages
     *_, args.seed = check_sampling(args.max_new_tokens, args.top_k, args.top_p, args.seed)
     model, vocab = lm.load_pretrained(args.model, revision=args.revision)
     model = model.to(getattr(torch, args.dtype))

@@ -8,16 +8,22 @@
 """
 
 import argparse
+import json
 import math
+import os
 import sys
 import types
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from lm import checkpoint
+from lm.card import CURVE_NAME, RESULTS_NAME
 from lm.cli import CLIError, Parser, run_main
+from lm.files import is_temp_of, read_seal
+from lm.hub import CONFIG_NAME, MODEL_TYPE, VOCAB_NAME, WEIGHTS_NAME
 from lm.model import LMConfig
-from lm.training import RECIPES, TrainConfig
+from lm.training import RECIPES, RUN_FILES, TrainConfig
+from lm.vocab import VOCAB_FORMAT
 
 # Flags: every TrainConfig field, and every LMConfig field but vocab_size (it comes from the corpus).
 TRAIN_FIELDS = [f for f in fields(TrainConfig) if f.name != "model"]
@@ -56,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--dataset-name", default=None,
                    help="human-readable name of the dataset for the model card (default: --dataset)")
-    p.add_argument("--overwrite", action="store_true", help="start afresh even if --out already holds a run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh even if --out already holds a run, or write beside other files in it "
+                        "(a file that is not a run's is never replaced)")
     p.add_argument("--device", default=None, help="force a device (cpu, cuda, cuda:1, mps); default: CUDA > MPS > CPU")
     p.add_argument("--amp", choices=["bf16"], default=None, help="bfloat16 autocast (CUDA only)")
     p.add_argument("--push-to-hub", metavar="REPO_ID", default=None,
@@ -74,8 +82,75 @@ def config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
     return cfg
 
 
+def _json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_card(path: Path) -> bool:
+    """A model card of ours: YAML front matter holding `library_name: lm`."""
+    with open(path, "rb") as f:
+        text = f.read(1 << 16).decode("utf-8", "replace")
+    return text.startswith("---\n") and "library_name: lm" in text[4:].split("\n---\n", 1)[0].splitlines()
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """A checkpoint of ours: sealed (damaged or not), or an older train.py's (unsealed, our format)."""
+    if read_seal(path) is not None:
+        return True
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not a torch file, or one that holds more than tensors and plain data
+        return False
+    return isinstance(state, dict) and state.get("format") == checkpoint.FORMAT
+
+
+def run_files(out: Path, ckpt_dir: Path) -> dict[Path, bool]:
+    """Each file a run writes that is already there: whether it is ours (a file of a run of train.py).
+
+    config.json names our model type, and model.safetensors is ours beside it (a run writes
+    config.json first); vocab.json and training_results.json have our formats; README.md is a card
+    whose metadata says `library_name: lm`; training_curve.png is ours beside our training_results.json;
+    the checkpoint is sealed by us (or is an older train.py's), or sits in OUT/checkpoints beside other
+    files of ours. A symlink is never ours: we write none."""
+    config, results = _json(out / CONFIG_NAME), _json(out / RESULTS_NAME)
+    model_ours = isinstance(config, dict) and config.get("model_type") == MODEL_TYPE
+    results_ours = isinstance(results, dict) and isinstance(results.get("train_config"), dict) \
+        and isinstance(results.get("history"), list)
+    vocab = _json(out / VOCAB_NAME)
+    rules = {CONFIG_NAME: lambda p: model_ours, WEIGHTS_NAME: lambda p: model_ours,
+             VOCAB_NAME: lambda p: isinstance(vocab, dict) and vocab.get("format") == VOCAB_FORMAT,
+             RESULTS_NAME: lambda p: results_ours, CURVE_NAME: lambda p: results_ours, "README.md": _is_card}
+    found = {out / name: p.is_file() and not p.is_symlink() and ours(p)
+             for name, ours in rules.items() if os.path.lexists(p := out / name)}
+    ckpt = ckpt_dir / checkpoint.NAME
+    if os.path.lexists(ckpt):  # in OUT/checkpoints beside a run of ours, a damaged one is still the run's
+        mine = ckpt.is_file() and not ckpt.is_symlink()
+        found[ckpt] = mine and (_is_checkpoint(ckpt) or ckpt_dir == out / "checkpoints" and any(found.values()))
+    return found
+
+
+def other_entries(out: Path, ckpt_dir: Path, ours: dict) -> list[str]:
+    """What --out and the checkpoint folder hold besides a run's files and their temporaries."""
+    others, names_in = [], {out: list(RUN_FILES)}
+    names_in.setdefault(ckpt_dir, []).append(checkpoint.NAME)  # (--checkpoint-dir may be --out itself)
+    for folder, names in names_in.items():
+        for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
+            path = folder / entry
+            if path not in ours and path != ckpt_dir and not any(is_temp_of(entry, n) for n in names):
+                others.append(str(path.relative_to(out)) if path.is_relative_to(out) else str(path))
+    return others
+
+
 def check_out(args, ckpt_dir: Path) -> None:
-    """Every check of --out that needs no data, so that bad input fails fast and writes nothing."""
+    """Every check of --out that needs no data, so that bad input fails fast and writes nothing.
+
+    A file a run would write that is there and not ours is never replaced (not even with --overwrite);
+    a folder that holds other things and no run of ours is written into only with --overwrite."""
     out = Path(args.out)
     if args.checkpoint_every < 0:
         raise CLIError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
@@ -83,12 +158,25 @@ def check_out(args, ckpt_dir: Path) -> None:
         raise CLIError(f"--out {out} exists and is not a folder")
     if ckpt_dir.exists() and not ckpt_dir.is_dir():
         raise CLIError(f"checkpoint folder {ckpt_dir} exists and is not a folder")
+    ours = run_files(out, ckpt_dir)
+    foreign = [str(p.relative_to(out)) if p.is_relative_to(out) else str(p) for p, mine in ours.items()
+               if not mine and not (args.resume and p.name == checkpoint.NAME)]  # (resume: checkpoint.load says)
+    if foreign:
+        raise CLIError(f"--out {out}: {', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not from a run of "
+                       f"train.py, and train.py never replaces a file it did not write (not even with --overwrite): "
+                       f"move {'it' if len(foreign) == 1 else 'them'} away or choose another --out")
     if args.resume and not (ckpt_dir / checkpoint.NAME).is_file():
         raise CLIError(f"--resume: no checkpoint at {ckpt_dir / checkpoint.NAME}")
-    if not args.resume and not args.overwrite and ((ckpt_dir / checkpoint.NAME).is_file()
-                                                   or (out / "model.safetensors").is_file()):
+    if args.resume or args.overwrite:
+        return
+    if ours:
         raise CLIError(f"--out {out} already holds a run: pass --resume to continue it, --overwrite to start over, "
                        f"or choose another --out")
+    others = other_entries(out, ckpt_dir, ours)
+    if others:
+        raise CLIError(f"--out {out} is not empty and holds no run of train.py ({len(others)} other entries: "
+                       f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): choose a new or empty folder, "
+                       f"or pass --overwrite to write the run beside them")
 
 
 def check_push(repo_id: str | None) -> None:
@@ -134,12 +222,12 @@ def card_writer(args, cfg: TrainConfig, corpus, hardware: str):
 
 def run(args) -> int:
     ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else Path(args.out) / "checkpoints"
-    base = None
-    if args.resume and (ckpt_dir / checkpoint.NAME).is_file():
-        # A resumed run takes its configuration from the checkpoint: `--out DIR --resume` is enough.
-        base = TrainConfig.from_dict(checkpoint.load(ckpt_dir / checkpoint.NAME, mmap=True)["train_config"])
-    cfg = config_from_args(args, base)
     check_out(args, ckpt_dir)
+    base = None
+    if args.resume:  # a resumed run takes its configuration from the checkpoint: `--out DIR --resume` is enough
+        path = ckpt_dir / checkpoint.NAME
+        base = checkpoint.read_config(checkpoint.load(path, mmap=True), TrainConfig, path)
+    cfg = config_from_args(args, base)
     check_push(args.push_to_hub)
 
     import lm

@@ -1,6 +1,15 @@
-"""Argument checks shared by the package: one ValueError naming the argument, before any work."""
+"""Argument checks shared by the package: one ValueError naming the argument, before any work.
+
+Every message starts with the argument's name ("seed must be ..."), so the command-line tools can
+show it as the flag the user typed (`lm.cli.flag_message`: "--seed must be ...").
+"""
 
 import math
+import os
+
+import torch
+
+ID_DTYPES = (torch.int64, torch.int32)  # what nn.Embedding takes
 
 
 def is_int(value) -> bool:
@@ -29,3 +38,61 @@ def check_number(name: str, value, low: float, high: float = math.inf, low_open:
         where = "in " if math.isfinite(high) else ""
         raise ValueError(f"{name} must be a finite number {where}{bounds}, got {value!r}")
     return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """True or False only: "no" and 0 are not answers to a yes/no question."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_path(name: str, value) -> None:
+    """A str or os.PathLike (None, numbers and bytes are not paths here)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (str or os.PathLike), got {value!r}")
+
+
+def check_model(model) -> None:
+    from .model import LSTMLanguageModel  # here: model.py imports this module
+
+    if not isinstance(model, LSTMLanguageModel):
+        raise ValueError(f"model must be an LSTMLanguageModel, got {type(model).__name__}")
+
+
+def check_vocab(vocab, model) -> None:
+    """A Vocab with exactly the model's number of tokens (a bigger one would feed ids it has no row for)."""
+    from .vocab import Vocab
+
+    if not isinstance(vocab, Vocab):
+        raise ValueError(f"vocab must be a Vocab, got {type(vocab).__name__}")
+    if len(vocab) != model.config.vocab_size:
+        raise ValueError(f"vocab must have the model's {model.config.vocab_size:,} tokens, got {len(vocab):,}")
+
+
+def check_ids(name: str, ids, vocab_size: int) -> None:
+    """A 1-D int64/int32 tensor of token ids, each in [0, vocab_size)."""
+    if not isinstance(ids, torch.Tensor):
+        raise ValueError(f"{name} must be a 1-D tensor of token ids, got {type(ids).__name__}")
+    if ids.dtype not in ID_DTYPES:
+        raise ValueError(f"{name} must hold integer token ids (torch.int64 or torch.int32), got {ids.dtype}")
+    if ids.dim() != 1:
+        raise ValueError(f"{name} must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}")
+    if ids.numel():
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= vocab_size:
+            raise ValueError(f"{name} must hold token ids in [0, {vocab_size}), got ids from {low} to {high}")
+
+
+def check_device(device) -> torch.device:
+    """A torch.device (or its name) that exists here: "cuda" on a machine without CUDA is refused now."""
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device must be a str or torch.device, got {device!r}")
+    try:
+        d = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device must name a torch device ('cpu', 'cuda', 'cuda:1', ...), got {device!r}") from None
+    if d.type == "cuda" and not (torch.cuda.is_available() and (d.index or 0) < torch.cuda.device_count()):
+        raise ValueError(f"device must be available on this machine, got {device!r} "
+                         f"({torch.cuda.device_count()} CUDA devices here)")
+    return d

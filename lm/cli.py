@@ -21,6 +21,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--model, --dtype and --revision: how every tool that reads a saved model names it."""
+    p.add_argument("--model", required=True, metavar="FOLDER_OR_REPO",
+                   help="model folder (model.safetensors, config.json, vocab.json) or Hugging Face Hub repo id")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                   help="run the model in this dtype (bfloat16: about twice as fast on CPUs with AVX512-BF16)")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of --model")
+
+
 def one_line(e: BaseException) -> str:
     """An exception's message on one line (some of torch's and the Hub's span several)."""
     return " ".join(str(e).split()) or type(e).__name__

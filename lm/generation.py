@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .checks import check_int
+from .checks import check_bool, check_int, check_model, check_vocab
 from .sampling import (
     check_sampling,
     check_temperatures,
@@ -108,6 +108,9 @@ def _take(rows: list[int], keep: list[int], ids: torch.Tensor, hidden):
 def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos):
     """Sample one continuation per temperature in one batch. Yields (generations, events) once per
     step, events being (row, token, prob) for the rows that produced a token at that step."""
+    check_model(model)
+    check_vocab(vocab, model)
+    check_bool("stop_at_eos", stop_at_eos)
     temps = check_temperatures(temperatures)
     max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
@@ -181,6 +184,8 @@ def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequ
                             top_k: int | None = None, top_p: float | None = None) -> list[Distribution]:
     """For each temperature, the `top` most likely next tokens with their probabilities after
     temperature/top-k/top-p (what `generate` would draw from), and the entropy in bits."""
+    check_model(model)
+    check_vocab(vocab, model)
     temps = check_temperatures(temperatures)
     _, top_k, top_p, _ = check_sampling(0, top_k, top_p, 0)
     check_int("top", top, 1)

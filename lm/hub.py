@@ -4,15 +4,28 @@ save it, push it, and read what it is for people (`model_info`).
 
 Weights are safetensors only: nothing is unpickled. (PyTorchModelHubMixin's loader would fall back to
 a pickled `pytorch_model.bin`, and its `push_to_hub` would drop `vocab.json`, hence these few lines.)
+A folder is untrusted input: `lm.file_checks` checks every size its files state before the model is
+allocated, and loaded weights must be finite.
 """
 
 import json
+import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_model, save_model
 
 from .card import CURVE_NAME, RESULTS_NAME
+from .checks import check_device, check_model, check_path, check_vocab
+from .file_checks import (
+    MAX_CONFIG_BYTES,
+    MAX_RESULTS_BYTES,
+    SAVE_DTYPES,
+    check_config_limits,
+    check_finite,
+    check_weights_header,
+    read_json,
+)
 from .files import atomic_write, local_folder
 from .model import LMConfig, LSTMLanguageModel
 from .vocab import Vocab
@@ -29,10 +42,17 @@ IGNORE_ON_PUSH = ["checkpoints/*", "*.pt", "*.tmp", "*.tmp.*"]
 def save_pretrained(model: LSTMLanguageModel, vocab: Vocab, folder, dtype: torch.dtype | None = None) -> Path:
     """Write the model folder (other files in it, such as a model card, are left alone).
 
-    `dtype=torch.bfloat16` halves the file; it loads back into a float32 model.
+    `dtype=torch.bfloat16` halves the file; it loads back into a float32 model. A model that
+    `load_pretrained` would refuse (nan or inf weights, sizes over lm.file_checks' limits) is
+    refused here, before anything is written.
     """
-    if len(vocab) != model.config.vocab_size:
-        raise ValueError(f"vocab has {len(vocab)} tokens but the model expects {model.config.vocab_size}")
+    check_model(model)
+    check_vocab(vocab, model)
+    check_path("folder", folder)
+    if dtype is not None and dtype not in SAVE_DTYPES:
+        raise ValueError(f"dtype must be None or one of {', '.join(map(str, SAVE_DTYPES))}, got {dtype!r}")
+    check_config_limits(model.config)
+    check_finite(model, "model must have finite weights")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} exists and is not a folder")
@@ -73,14 +93,17 @@ def model_folder(source, revision: str | None = None) -> Path:
 
 
 def read_config(path: Path) -> LMConfig:
+    """The LMConfig of a config.json, within lm.file_checks' limits; else a ValueError naming the file."""
+    config = read_json(path, MAX_CONFIG_BYTES, "model config")
     try:
-        config = json.loads(path.read_text())
         if not isinstance(config, dict):
             raise ValueError("not a JSON object")
         model_type = config.pop("model_type", None)
         if model_type != MODEL_TYPE:
             raise ValueError(f"model_type is {model_type!r}, expected {MODEL_TYPE!r}")
-        return LMConfig.from_dict(config)
+        config = LMConfig.from_dict(config)
+        check_config_limits(config)
+        return config
     except (ValueError, TypeError) as e:
         raise ValueError(f"bad model config {path}: {e}") from e
 
@@ -90,19 +113,36 @@ def load_pretrained(source, revision: str | None = None, device: str | torch.dev
     """Load (model, vocab) from a local folder or a Hub repo id, in eval mode.
 
     >>> model, vocab = load_pretrained("assets/oz-lstm")
+
+    Everything cheap is checked before the model is allocated: the files' sizes, the config's
+    values, the vocabulary's length, the weights' header against the config and the file's size.
+    Then weights holding nan or inf are refused. Each problem is one ValueError naming the file
+    (FileNotFoundError for a missing one).
     """
+    device = check_device(device)
+    check_source(source, revision)
     folder = model_folder(source, revision)
     config = read_config(folder / CONFIG_NAME)
     vocab = Vocab.load(folder / VOCAB_NAME)
     if len(vocab) != config.vocab_size:
         raise ValueError(f"{folder / VOCAB_NAME} has {len(vocab)} tokens but {folder / CONFIG_NAME} says "
                          f"vocab_size={config.vocab_size}")
+    weights = folder / WEIGHTS_NAME
+    check_weights_header(weights, config, folder / CONFIG_NAME)
     model = _shell(config)
     try:
-        load_model(model, folder / WEIGHTS_NAME, strict=True, device=str(device))
-    except Exception as e:  # missing/unexpected keys, wrong shapes, truncated file
-        raise ValueError(f"cannot load weights {folder / WEIGHTS_NAME}: {e}") from e
+        load_model(model, weights, strict=True)
+    except Exception as e:  # what the header check cannot see (safetensors checks the same again)
+        raise ValueError(f"cannot load weights {weights}: {e}") from e
+    check_finite(model, f"cannot load weights {weights}")
     return model.to(device).eval(), vocab
+
+
+def check_source(source, revision) -> None:
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(f"source must be a model folder or a Hub repo id (str or os.PathLike), got {source!r}")
+    if revision is not None and not (isinstance(revision, str) and revision):
+        raise ValueError(f"revision must be None or a branch, tag or commit name, got {revision!r}")
 
 
 def push_folder(folder, repo_id: str, token: str | None = None, private: bool | None = None,
@@ -124,12 +164,13 @@ def model_info(source, revision: str | None = None) -> dict:
     From the folder's (or repo's) `config.json` and, when training wrote one, `training_results.json`;
     facts that are not known are None.
     """
+    check_source(source, revision)
     folder = model_folder(source, revision)
     config = read_config(folder / CONFIG_NAME)
     results = {}
     if (folder / RESULTS_NAME).is_file():
-        try:
-            results = json.loads((folder / RESULTS_NAME).read_text())
+        try:  # optional facts: a broken, huge or deeply nested file is just not read
+            results = read_json(folder / RESULTS_NAME, MAX_RESULTS_BYTES, "training results")
         except (OSError, ValueError):
             results = {}
     results = results if isinstance(results, dict) else {}

@@ -12,6 +12,14 @@ from .checks import check_int, check_number, is_number
 # A classic sweep of eleven temperatures (the reference notebook's).
 NOTEBOOK_TEMPERATURES = (0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 1.0, 1.8, 1.9, 2.1, 3.1415)
 MIN_TEMPERATURE = 1e-6  # positive temperatures below this sample greedily
+# Above this, refused. Logits / T must stay finite in float32 (T = 1e39 is inf there, and
+# -inf / inf is nan), and meaningful: the logits of a trained model span a few tens, so at T = 1e4
+# every logit is within ~0.005 of every other and the draw is uniform to within ~0.5%; a larger T
+# changes nothing but the risk of overflow.
+MAX_TEMPERATURE = 1e4
+# Rows of one sweep: each costs a (V,) float32 logits row per step and a generator. 256 rows of
+# the notebook's 9,803-word vocabulary is 10 MB; the notebook's sweep has 11 (people read them).
+MAX_TEMPERATURES = 256
 MAX_SEED = 2**63 - 1
 
 
@@ -80,8 +88,9 @@ def random_seed() -> int:
 
 # ------------------------------------------------------------------------------ checking
 def check_temperature(t) -> float:
-    """A temperature as a float; below MIN_TEMPERATURE it is 0 (greedy), as logits / T would overflow."""
-    value = check_number("temperature", t, 0.0)
+    """A temperature in [0, MAX_TEMPERATURE] as a float; below MIN_TEMPERATURE it is 0 (greedy), as
+    logits / T would overflow."""
+    value = check_number("temperature", t, 0.0, MAX_TEMPERATURE)
     return 0.0 if value < MIN_TEMPERATURE else value
 
 
@@ -96,9 +105,10 @@ def check_sampling(max_new_tokens, top_k, top_p, seed) -> tuple[int, int | None,
     return max_new_tokens, top_k or None, (None if top_p == 1.0 else top_p), seed
 
 
-def check_temperatures(temperatures) -> list[float]:
+def check_temperatures(temperatures, name: str = "temperatures") -> list[float]:
+    """1 to MAX_TEMPERATURES temperatures, each checked; `name` is the argument's (or flag's) name."""
     if isinstance(temperatures, (str, bytes)) or is_number(temperatures) or not isinstance(temperatures, Sequence):
-        raise ValueError(f"temperatures must be a list of numbers, got {temperatures!r}")
-    if len(temperatures) == 0:
-        raise ValueError("temperatures must not be empty")
+        raise ValueError(f"{name} must be a list of numbers, got {temperatures!r}")
+    if not 1 <= len(temperatures) <= MAX_TEMPERATURES:
+        raise ValueError(f"{name} must hold 1 to {MAX_TEMPERATURES} temperatures, got {len(temperatures)}")
     return [check_temperature(t) for t in temperatures]

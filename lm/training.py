@@ -5,7 +5,8 @@ validation loss, 50 epochs, batch 128 x seq_len 50, dropout 0.65). `RECIPES["awd
 recipe (AWD-LSTM's regularisation with AdamW and a cosine schedule).
 
 Nothing is lost: a checkpoint is written atomically at every epoch end and every `checkpoint_every`
-steps, Ctrl-C and SIGTERM write one and stop, and a resumed run continues bit for bit. Under
+steps, Ctrl-C and SIGTERM write one and stop, and a resumed run continues bit for bit. (What a write
+killed mid-way leaves, a temp file of ours, is removed when the next run starts.) Under
 `torchrun` each rank trains on its share of the batch streams with DistributedDataParallel; only
 rank 0 writes files.
 """
@@ -23,12 +24,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import checkpoint
+from .checkpoint import RunState
 from .checks import check_int, check_number
 from .data import Corpus, batchify, iter_batches, load_corpus
 from .distributed import Dist, pick_device
-from .hub import load_pretrained, save_pretrained
+from .files import remove_stale_temps
+from .hub import FACT_FILES, MODEL_FILES, load_pretrained, save_pretrained
 from .model import LMConfig, LSTMLanguageModel, setting
 from .perplexity import evaluate
+
+RUN_FILES = (*MODEL_FILES, *FACT_FILES)  # what a run writes into its folder
 
 
 @dataclass
@@ -208,7 +213,10 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
         ckpt_path = Path(checkpoint_dir or Path(out) / "checkpoints") / checkpoint.NAME
         trainer = Trainer(cfg, corpus, dist, dev, amp, ckpt_path)
         if resume:
-            trainer.resume(log)
+            checkpoint.resume(trainer, log)
+        if dist.main:  # what a write killed mid-way (SIGKILL, power cut) left: ours, and never read
+            for tmp in remove_stale_temps(out, RUN_FILES) + remove_stale_temps(ckpt_path.parent, [checkpoint.NAME]):
+                log(f"removed {tmp}, left by an interrupted write")
         stopped_early, interrupted = trainer.run(Path(out), checkpoint_every, progress, on_epoch_end, log)
     s, test_loss = trainer.s, None
     if math.isfinite(s.best_valid) and dist.main and not interrupted:
@@ -217,19 +225,6 @@ def train(cfg: TrainConfig, out: str | Path, checkpoint_dir: str | Path | None =
             on_epoch_end(s.history, s.best_valid, test_loss)
     return TrainResult(trainer.model, s.history, s.best_valid, test_loss, stopped_early, interrupted,
                        time.perf_counter() - trainer.start)
-
-
-@dataclass
-class RunState:
-    """Where a run is: everything besides the model and optimiser that a checkpoint must keep."""
-    hidden: list  # the carried LSTM state of this rank's streams
-    epoch: int = 0
-    step: int = 0  # within the epoch
-    global_step: int = 0
-    loss_sum: float = 0.0  # this rank's summed train loss in the epoch so far
-    best_valid: float = math.inf
-    history: list = field(default_factory=list)
-    elapsed: float = 0.0  # seconds of training so far, over all resumptions
 
 
 class Trainer:
@@ -251,6 +246,7 @@ class Trainer:
         self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.5, patience=0)
         self.net = self.model  # or its DDP wrapper, while run() runs
         self.s = RunState(hidden=self.model.init_hidden(self.share))
+        self.saved_cfg = cfg  # the configuration the checkpoint was written with, once resumed
         self.start = time.perf_counter()
         if cfg.schedule == "cosine":
             self.set_cosine_lr(0)
@@ -262,35 +258,6 @@ class Trainer:
         factor = cosine_factor(step, cfg.warmup_steps, cfg.epochs * len(self.chunks), time_used)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * factor
-
-    # ------------------------------------------------------------------------ checkpoints
-    def checkpoint(self) -> None:
-        s = self.s
-        ranks = self.dist.gather(checkpoint.rank_state(s.hidden, s.loss_sum, self.device))
-        if self.dist.main:
-            checkpoint.save(self.ckpt_path, {
-                "train_config": asdict(self.cfg), "vocab": self.corpus.vocab.itos, "ranks": ranks,
-                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.plateau.state_dict(), "epoch": s.epoch, "step": s.step,
-                "global_step": s.global_step, "best_valid": s.best_valid, "history": s.history,
-                "elapsed": s.elapsed})
-
-    def resume(self, log) -> None:
-        state = checkpoint.load(self.ckpt_path)
-        saved = TrainConfig.from_dict(state["train_config"]).flat()
-        checkpoint.check_resumable(state, saved, self.cfg.flat(), self.corpus.vocab, self.ckpt_path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.plateau.load_state_dict(state["scheduler"])
-        s = self.s
-        s.epoch, s.step, s.global_step = state["epoch"], state["step"], state["global_step"]
-        s.best_valid, s.history, s.elapsed = state["best_valid"], state["history"], state["elapsed"]
-        if len(state["ranks"]) != self.dist.world:
-            raise ValueError(f"checkpoint {self.ckpt_path} was written by {len(state['ranks'])} processes, "
-                             f"now {self.dist.world}")
-        s.hidden, s.loss_sum = checkpoint.restore_rank(state["ranks"][self.dist.rank], self.device)
-        if self.dist.main:
-            log(f"resumed from {self.ckpt_path}: epoch {s.epoch + 1}, step {s.step}/{len(self.chunks)}")
 
     # ---------------------------------------------------------------------------- the loop
     def run(self, out: Path, checkpoint_every: int, progress: bool, on_epoch_end, log) -> tuple[bool, bool]:
@@ -348,7 +315,7 @@ class Trainer:
             if interrupted or out_of_time or checkpoint_due:
                 s.loss_sum += running.item()
                 running.zero_()
-                self.checkpoint()
+                checkpoint.write(self)
             if interrupted:
                 raise Interrupted()
             if out_of_time:
@@ -393,7 +360,7 @@ class Trainer:
                 f"valid ppl {math.exp(valid_loss):9.2f}{' *' if improved else '  '} | lr {lr:.2e} | {seconds:6.1f}s")
         s.epoch, s.step, s.loss_sum = s.epoch + 1, 0, 0.0
         s.elapsed = time.perf_counter() - self.start
-        self.checkpoint()
+        checkpoint.write(self)
         if dist.main and on_epoch_end:
             on_epoch_end(s.history, s.best_valid, None)
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from .file_checks import MAX_VOCAB_BYTES, read_json
 from .files import atomic_write
 from .text import SPECIALS, capitalise, sentence_starts, shown
 
@@ -137,15 +138,15 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":
-        """Read a file written by ``save``; any problem is a ValueError naming the file."""
+        """Read a file written by ``save``; any problem is a ValueError naming the file.
+
+        Files over 128 MiB (``lm.file_checks.MAX_VOCAB_BYTES``) are refused unread.
+        """
         path = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                payload = json.load(f)
+        try:  # refused unread when too big, unparsed when nested too deep
+            payload = read_json(path, MAX_VOCAB_BYTES, "vocabulary file")
         except FileNotFoundError:
             raise ValueError(f"vocabulary file {path!r} does not exist") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"vocabulary file {path!r} is not valid JSON: {e}") from e
         if not isinstance(payload, dict) or payload.get("format") != VOCAB_FORMAT:
             raise ValueError(f"vocabulary file {path!r} is not an {VOCAB_FORMAT!r} file")
         version = payload.get("version")

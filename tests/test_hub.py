@@ -286,3 +286,61 @@ def test_home_folder_is_expanded(tmp_path, vocab, monkeypatch):
     save_pretrained(model, vocab, tmp_path / "my-model")
     loaded, _ = load_pretrained("~/my-model")
     assert torch.equal(logits_of(loaded, vocab), logits_of(model, vocab))
+
+
+# --------------------------------------------------------------------------- hostile arguments
+@pytest.mark.parametrize("kwargs,problem", [
+    ({"source": None}, "source must be a model folder or a Hub repo id (str or os.PathLike), got None"),
+    ({"source": 42}, "source must be a model folder or a Hub repo id (str or os.PathLike), got 42"),
+    ({"revision": ""}, "revision must be None or a branch, tag or commit name, got ''"),
+    ({"revision": 3}, "revision must be None or a branch, tag or commit name, got 3"),
+    ({"device": "nonsense"}, "device must name a torch device ('cpu', 'cuda', 'cuda:1', ...), got 'nonsense'"),
+    ({"device": None}, "device must be a str or torch.device, got None"),
+    ({"device": 0}, "device must be a str or torch.device, got 0"),
+])
+def test_load_pretrained_bad_arguments(folder, kwargs, problem):
+    with pytest.raises(ValueError) as e:
+        load_pretrained(**{"source": folder, **kwargs})
+    assert str(e.value) == problem
+
+
+def test_load_pretrained_on_a_device_that_is_not_here(folder):
+    missing = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU (cuda:0 on a CPU machine)
+    with pytest.raises(ValueError, match=rf"^device must be available on this machine, got '{missing}'"):
+        load_pretrained(folder, device=missing)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_load_pretrained_onto_the_gpu(folder, vocab):
+    model, _ = load_pretrained(folder, device="cuda")
+    assert model.fc.weight.is_cuda
+    reference, _ = load_pretrained(folder)
+    torch.testing.assert_close(logits_of(model, vocab).cpu(), logits_of(reference, vocab), atol=1e-4, rtol=0)
+
+
+def test_save_pretrained_bad_arguments(tmp_path, vocab):
+    model = make(vocab)
+    cases = [
+        ((None, vocab, tmp_path / "m"), {}, "model must be an LSTMLanguageModel, got NoneType"),
+        ((model, None, tmp_path / "m"), {}, "vocab must be a Vocab, got NoneType"),
+        ((model, vocab.itos, tmp_path / "m"), {}, "vocab must be a Vocab, got list"),
+        ((model, vocab, None), {}, "folder must be a path (str or os.PathLike), got None"),
+        ((model, vocab, tmp_path / "m"), {"dtype": torch.int8}, "dtype must be None or one of"),
+        ((model, vocab, tmp_path / "m"), {"dtype": "bfloat16"}, "dtype must be None or one of"),
+    ]
+    for args, kwargs, problem in cases:
+        with pytest.raises(ValueError) as e:
+            save_pretrained(*args, **kwargs)
+        assert str(e.value).startswith(problem)
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("content", ["[" * 200_000 + "]" * 200_000, "{not json", '"a string, not an object"'],
+                         ids=["nested", "not-json", "string"])
+def test_model_info_ignores_a_broken_results_file(folder, vocab, content):
+    from lm import model_info
+    from lm.card import RESULTS_NAME
+
+    (folder / RESULTS_NAME).write_text(content)
+    info = model_info(folder)
+    assert info["test_ppl"] is None and info["history"] == [] and info["vocab_size"] == len(vocab)

@@ -580,3 +580,102 @@ def test_dropout_never_runs_during_generation(vocab):
     evaluated = [generate(m.eval(), vocab, long_prompt, 10, temperature=1.0, seed=s).tokens for s in range(5)]
     assert [generate(m.train(), vocab, long_prompt, 10, temperature=1.0, seed=s).tokens for s in range(5)] == evaluated
     assert m.training
+
+
+# ------------------------------------------------------------------- extreme values, hostile arguments
+def _all_four(model, vocab, **kwargs):
+    """Call generate, stream, sweep and next_token_distribution with these arguments, each expected to
+    raise: yields the four ValueErrors."""
+    temperature = kwargs.pop("temperature", 1.0)
+    args = {"model": model, "vocab": vocab, "prompt": kwargs.pop("prompt", "the owl")}
+    calls = [
+        lambda: generate(**args, max_new_tokens=5, temperature=temperature, seed=0, **kwargs),
+        lambda: list(stream(**args, max_new_tokens=5, temperature=temperature, seed=0, **kwargs)),
+        lambda: sweep(**args, temperatures=[temperature], max_new_tokens=5, seed=0, **kwargs),
+        lambda: next_token_distribution(**args, temperatures=[temperature],
+                                        **{k: v for k, v in kwargs.items() if k != "stop_at_eos"}),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError) as e:
+            call()
+        yield str(e.value)
+
+
+@pytest.mark.parametrize("t", [1e39, 1e300, 10000.001, 3.5e38, float("inf")])
+def test_temperatures_above_the_maximum_are_refused(model, vocab, t):
+    """1e39 is inf in float32 (and -inf / inf is nan): it used to say "probability tensor contains nan"."""
+    for message in _all_four(model, vocab, temperature=t):
+        assert message == f"temperature must be a finite number in [0, 10000], got {t!r}"
+
+
+def test_the_maximum_temperature_samples_nearly_uniformly(model, vocab):
+    from lm.sampling import MAX_TEMPERATURE
+
+    g = generate(model, vocab, "the owl", 30, temperature=MAX_TEMPERATURE, seed=0, stop_at_eos=False)
+    assert len(g.tokens) == 30 and UNK not in g.tokens and all(0 < p <= 1 for p in g.probs)
+    d = next_token_distribution(model, vocab, "the owl", [MAX_TEMPERATURE], top=len(vocab))[0]
+    assert all(math.isfinite(p) for p in d.probs)
+    uniform = 1 / (len(vocab) - 1)  # <unk> is never drawn
+    assert max(abs(p - uniform) for p in d.probs) < 0.01 * uniform
+    assert d.entropy == pytest.approx(math.log2(len(vocab) - 1), abs=1e-3)
+
+
+@pytest.mark.parametrize("name,value,problem", [
+    ("model", None, "model must be an LSTMLanguageModel, got NoneType"),
+    ("model", "assets/oz-lstm", "model must be an LSTMLanguageModel, got str"),
+    ("vocab", None, "vocab must be a Vocab, got NoneType"),
+    ("vocab", ["<unk>", "<eos>"], "vocab must be a Vocab, got list"),
+    ("prompt", None, "prompt must be a string, got NoneType"),
+    ("prompt", ["the", "owl"], "prompt must be a string, got list"),
+])
+def test_none_and_wrong_types_are_value_errors(model, vocab, name, value, problem):
+    """sweep(None) and friends used to raise AttributeError or TypeError."""
+    args = {"model": model, "vocab": vocab, "prompt": "the owl", name: value}
+    for message in _all_four(**args):
+        assert message == problem
+
+
+def test_a_vocabulary_of_another_size_is_refused(model, vocab):
+    from lm import Vocab
+
+    bigger = Vocab(vocab.itos + ["zebra"])  # its id would index past the model's rows
+    for message in _all_four(model, bigger, prompt="zebra"):
+        assert message == f"vocab must have the model's {len(vocab):,} tokens, got {len(vocab) + 1:,}"
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, None])
+def test_stop_at_eos_must_be_a_bool(model, vocab, value):
+    for call in (lambda: generate(model, vocab, "the", 5, seed=0, stop_at_eos=value),
+                 lambda: list(stream(model, vocab, "the", 5, seed=0, stop_at_eos=value)),
+                 lambda: sweep(model, vocab, "the", [1.0], 5, seed=0, stop_at_eos=value)):
+        with pytest.raises(ValueError, match="^stop_at_eos must be True or False") as e:
+            call()
+        assert repr(value) in str(e.value)
+
+
+@pytest.mark.parametrize("temperatures,problem", [
+    ([], "temperatures must hold 1 to 256 temperatures, got 0"),
+    ([1.0] * 257, "temperatures must hold 1 to 256 temperatures, got 257"),
+    (None, "temperatures must be a list of numbers, got None"),
+    (0.7, "temperatures must be a list of numbers, got 0.7"),
+    ("0.7", "temperatures must be a list of numbers, got '0.7'"),
+    ([0.5, None], "temperature must be a finite number in [0, 10000], got None"),
+    ([0.5, 1e39], "temperature must be a finite number in [0, 10000], got 1e+39"),
+])
+def test_sweep_and_distribution_refuse_the_same_temperature_lists(model, vocab, temperatures, problem):
+    """next_token_distribution([]) used to return [] while sweep([]) raised."""
+    for call in (lambda: sweep(model, vocab, "the", temperatures, 5, seed=0),
+                 lambda: next_token_distribution(model, vocab, "the", temperatures)):
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == problem
+
+
+def test_checks_come_before_any_work(model, vocab, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the prompt was read before the arguments were checked")
+    monkeypatch.setattr(lm_generation, "read_prompt", no_work)
+    for message in _all_four(model, vocab, temperature=1e39):
+        assert message.startswith("temperature must")
+    for message in _all_four(None, vocab):
+        assert message.startswith("model must")

@@ -33,6 +33,7 @@ import lm  # noqa: E402
 import train as train_cli  # noqa: E402
 from lm.card import write_results  # noqa: E402
 from lm.data import num_chunks  # noqa: E402
+from lm.files import is_temp_of, seal_matches  # noqa: E402
 from lm.training import RECIPES, TrainConfig  # noqa: E402
 
 MODEL_FILES = {"model.safetensors", "config.json", "vocab.json", "README.md", "training_curve.png",
@@ -378,6 +379,7 @@ def test_resume_needs_only_out_the_configuration_comes_from_the_checkpoint(tiny_
 def test_a_fresh_run_into_a_finished_run_is_refused_unless_overwrite(tiny_run, tmp_path):
     """Without --resume or --overwrite an --out that holds a run is left exactly as it was."""
     out = copy_run(tiny_run, tmp_path)
+    (out / "notes.txt").write_text("the user's own notes beside the run\n")
     before = snapshot(out)
     proc = run_cli(["--dataset", tiny_run["corpus"], "--out", out, *TINY], tmp_path)
     assert proc.returncode != 0
@@ -385,7 +387,9 @@ def test_a_fresh_run_into_a_finished_run_is_refused_unless_overwrite(tiny_run, t
     assert snapshot(out) == before
     proc = run_cli(["--dataset", tiny_run["corpus"], "--out", out, *TINY, "--overwrite", "--seed", "8"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert snapshot(out)["model.safetensors"] != before["model.safetensors"]
+    after = snapshot(out)
+    assert after["model.safetensors"] != before["model.safetensors"]
+    assert after["notes.txt"] == before["notes.txt"] and set(after) == set(before)  # replaced ours, kept theirs
 
 
 @pytest.mark.parametrize("content", [b"", b"this is not a checkpoint\n" * 20, "pickled"],
@@ -402,6 +406,182 @@ def test_corrupt_checkpoint_is_a_clear_error_in_process(tiny_run, tmp_path, caps
     assert code != 0
     assert_one_line_error(capsys.readouterr().err, "corrupt or truncated")
     assert snapshot(out) == before
+
+
+# --------------------------------------------------------------- 3b. never someone else's files
+# A run of ours: any file a run writes that is recognisably ours (see train.run_files): config.json
+# with our model_type (and model.safetensors beside it), vocab.json or training_results.json in our
+# formats (training_curve.png beside the latter), a README.md card with `library_name: lm`, or a
+# checkpoint sealed by us. No test loads data: --dataset names no folder, so a refusal that came
+# after loading would say "does not exist" instead.
+def refused(args, tmp: Path, capsys=None, cwd: Path | None = None) -> str:
+    """Run train.py with `args` (a real process, or in-process when `capsys` is given); its one error line."""
+    if capsys is not None:
+        assert train_cli.main([*map(str, args)]) == 2
+        err = capsys.readouterr().err
+    else:
+        proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd or ROOT,
+                              env=cli_env(tmp), capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 2, proc.stderr
+        err = proc.stderr
+    assert_one_line_error(err)
+    return err.strip()
+
+
+NO_DATA = ["--dataset", "no-such-corpus-folder", *TINY]
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+def test_a_folder_with_someone_elses_readme_is_refused_before_any_data(tmp_path, overwrite):
+    """`mkdir d; echo notes > d/README.md; train.py --out d` would have replaced the notes with a card."""
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "README.md").write_text("notes\n")
+    line = refused([*NO_DATA, "--out", out, *overwrite], tmp_path)
+    assert "README.md is not from a run of train.py" in line and "not even with --overwrite" in line
+    assert snapshot(out) == {"README.md": b"notes\n"}
+    assert sorted(os.listdir(tmp_path)) == ["d"]  # no cache, no checkpoint folder: nothing was made
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]], ids=["plain", "overwrite"])
+def test_out_dot_in_a_project_never_replaces_its_readme(tmp_path, overwrite):
+    """`--out .` from a project's root (here a copy of this project's README and app.py)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("README.md", "app.py"):
+        shutil.copy(ROOT / name, project / name)
+    before = snapshot(project)
+    line = refused([*NO_DATA, "--out", ".", *overwrite], tmp_path, cwd=project)
+    assert "README.md is not from a run of train.py" in line
+    assert snapshot(project) == before
+
+
+def test_a_folder_with_other_files_needs_overwrite_and_keeps_them(tiny_run, tmp_path, capsys):
+    out = tmp_path / "d"
+    (out / "data").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine\n")
+    (out / "data" / "table.csv").write_text("a,b\n1,2\n")
+    before = snapshot(out)
+    line = refused([*NO_DATA, "--out", out], tmp_path)
+    assert "is not empty and holds no run of train.py" in line and "--overwrite" in line and "notes.txt" in line
+    assert snapshot(out) == before
+    # With --overwrite the run is written beside them; they stay as they were.
+    assert train_cli.main(["--dataset", str(tiny_run["corpus"]), "--out", str(out), *TINY, "--no-progress",
+                           "--overwrite"]) == 0
+    after = snapshot(out)
+    assert {k: after[k] for k in before} == before and MODEL_FILES <= set(after)
+
+
+def foreign_file(out: Path, name: str, tiny_out: Path) -> None:
+    """Put something that is not ours where a run writes `name`."""
+    path = out / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    contents = {"config.json": '{"model_type": "bert", "hidden_size": 8}\n', "vocab.json": '{"hello": 0}\n',
+                "training_results.json": '{"accuracy": 0.9}\n',
+                "README.md": "---\nlibrary_name: transformers\n---\n# someone else's model\n"}
+    if name in contents:
+        path.write_text(contents[name])
+    elif name == "checkpoints/last.pt":
+        torch.save({"epoch": 3, "weights": torch.zeros(2)}, path)  # someone's own torch checkpoint
+    elif name == "README.md (a link to our card)":
+        (out / "README.md").symlink_to(tiny_out / "README.md")  # we never write links
+    else:  # model.safetensors without our config.json, training_curve.png without our results
+        shutil.copy(tiny_out / name, path)
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors", "vocab.json", "training_results.json",
+                                  "training_curve.png", "README.md", "README.md (a link to our card)",
+                                  "checkpoints/last.pt"])
+def test_a_file_of_someone_else_where_a_run_writes_is_never_replaced(tiny_run, tmp_path, capsys, name):
+    out = tmp_path / "d"
+    out.mkdir()
+    foreign_file(out, name, tiny_run["out"])
+    before = snapshot(out)
+    line = refused([*NO_DATA, "--out", out, "--overwrite"], tmp_path, capsys)
+    assert f"{name.split(' ')[0]} is not from a run of train.py" in line, line
+    assert snapshot(out) == before and (out / "README.md").is_symlink() == name.endswith("card)")
+
+
+@pytest.mark.parametrize("mode", [["--overwrite"], ["--resume"]])
+def test_a_run_whose_readme_the_user_rewrote_keeps_it(tiny_run, tmp_path, capsys, mode):
+    """The rest of the run is ours, the README is not any more: neither --overwrite nor --resume replaces it."""
+    out = copy_run(tiny_run, tmp_path)
+    (out / "README.md").write_text("# My notes on this run\n")
+    before = snapshot(out)
+    line = refused([*NO_DATA, "--out", out, *mode], tmp_path, capsys)
+    assert "--out" in line and ": README.md is not from a run of train.py" in line
+    assert snapshot(out) == before
+
+
+def test_checkpoints_in_out_itself_are_part_of_the_run(tiny_run, tmp_path, capsys):
+    """--checkpoint-dir may be --out: last.pt (and a stale temp of it) beside the model count as the run's."""
+    out = tmp_path / "d"
+    args = ["--dataset", str(tiny_run["corpus"]), "--out", str(out), "--checkpoint-dir", str(out), *TINY,
+            "--epochs", "1", "--no-progress"]
+    assert train_cli.main(args) == 0
+    (out / ".last.pt.0a1b2c3d.tmp").write_bytes(b"PK\x03\x04")
+    line = refused(args, tmp_path, capsys)
+    assert "already holds a run" in line
+    assert train_cli.main([*args, "--overwrite"]) == 0
+    assert not (out / ".last.pt.0a1b2c3d.tmp").exists() and (out / "last.pt").is_file()
+
+
+# ------------------------------------------------------------ 3c. what a killed write leaves
+# A model whose checkpoint (about 150 MB: 12.7 M parameters, Adam's two moments) takes a good part
+# of a second to write and seal, written at every step: most of the run is spent inside a write.
+BIG_ARGS = ["--min-freq", "1", "--batch-size", "4", "--seq-len", "8", "--emb-dim", "16", "--hid-dim", "1024",
+            "--epochs", "1", "--seed", "7", "--no-progress"]
+
+
+def our_temps(folder: Path, name: str) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if is_temp_of(p.name, name)) if folder.is_dir() else []
+
+
+def test_sigkill_mid_write_leaves_a_temp_that_resume_removes(tmp_path, capsys):
+    corpus = make_corpus(tmp_path / "corpus", train=40, validation=20, test=20)
+    out, ckpt_dir = tmp_path / "out", tmp_path / "out" / "checkpoints"
+    args = ["--dataset", corpus, "--out", out, *BIG_ARGS]
+    proc = start_cli([*args, "--checkpoint-every", "1"], tmp_path)
+    try:  # a real SIGKILL, while a checkpoint is being written (and one is already there to resume from)
+        deadline = time.monotonic() + 300
+        while not ((ckpt_dir / "last.pt").is_file() and any(p.stat().st_size for p in our_temps(ckpt_dir, "last.pt"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint write to interrupt"
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    [stale] = our_temps(ckpt_dir, "last.pt")  # half a checkpoint (or a whole one, unsealed), never renamed
+    assert 0 < stale.stat().st_size and not seal_matches(stale)
+    # Beside it, things that are not our temps: they stay.
+    decoys = {ckpt_dir / "notes.tmp": b"mine", ckpt_dir / ".last.pt.keep.tmp": b"mine too",
+              out / ".README.md.backup.tmp": b"and this"}
+    for path, data in decoys.items():
+        path.write_bytes(data)
+    assert train_cli.main([*map(str, args), "--resume"]) == 0
+    assert f"removed {stale}, left by an interrupted write" in capsys.readouterr().out
+    assert our_temps(ckpt_dir, "last.pt") == [] and not stale.exists()
+    assert {p: p.read_bytes() for p in decoys} == decoys
+    assert lm.checkpoint.load(ckpt_dir / "last.pt")["epoch"] == 1
+
+
+def test_a_fresh_run_removes_stale_temps_of_ours_and_nothing_else(tiny_run, tmp_path, capsys):
+    """Stale temps made as a killed write leaves them (the first half of a real file, under the name
+    atomic_write gives it), in --out and in the checkpoint folder; then a fresh --overwrite run."""
+    out = copy_run(tiny_run, tmp_path)
+    ckpt = (out / "checkpoints" / "last.pt").read_bytes()
+    stale = {out / "checkpoints" / ".last.pt.0a1b2c3d.tmp": ckpt[:len(ckpt) // 2],
+             out / ".model.safetensors.9f8e7d6c.tmp": (out / "model.safetensors").read_bytes()[:100],
+             out / ".README.md.k2j4h6g8.tmp": b"---\nlibrary_name: lm\n"}
+    kept = {out / ".last.pt.0a1b2c3d.tmp": b"not in the checkpoint folder", out / "notes.tmp": b"mine",
+            out / "checkpoints" / ".last.pt.0a1b2c3d.tmp.orig": b"mine too"}
+    for path, data in {**stale, **kept}.items():
+        path.write_bytes(data)
+    assert train_cli.main(["--dataset", str(tiny_run["corpus"]), "--out", str(out), *TINY, "--no-progress",
+                           "--overwrite"]) == 0
+    log = capsys.readouterr().out
+    assert all(f"removed {p}, left by an interrupted write" in log for p in stale)
+    assert not any(p.exists() for p in stale) and {p: p.read_bytes() for p in kept} == kept
 
 
 # ------------------------------------------------------------------------------------ 4. distributed

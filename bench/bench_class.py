@@ -1,0 +1,305 @@
+"""A class presses Write at once: N students streaming over the real server, and where the time goes.
+
+    python bench/bench_class.py                                 # 32 clients x 100 words, temperature 1
+    python bench/bench_class.py --profile --json bench/out/class.json
+    python bench/bench_class.py --app-env CONCURRENCY_LIMIT=4   # try an app setting
+
+Starts `python app.py --model X --port P` (or `--app`, another copy of it) and measures over HTTP
+with gradio_client, so every figure includes the server, its queue and the network stack:
+
+- one client alone: time to the first new word and to the last (median of `--lone-repeats`);
+- the class: N clients, created first, submit within `--spread` seconds (client i at i/N of it),
+  each streaming `--tokens` new words; p50 and p95 time to the first word and to the last (from
+  each client's own submit), errors, and the whole class's words per second against one client's;
+- CPU seconds of the server and of this process (the clients share the machine) during the burst;
+- with `--profile`, py-spy samples the server during the burst and the samples are sorted into
+  model steps, sampling, prompt reading, text pieces, Gradio (queue, postprocess, diffs), the HTTP
+  and event-loop stack, and the rest (py-spy: `pip install py-spy`, or pass `--py-spy PATH`).
+
+Targets from the issue (2-core CPU, bundled model, 32 clients x 100 words at temperature 1):
+0 errors, p95 first word <= 0.5 s, p95 last word <= 3x a lone client's last word.
+"""
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_app import PROMPT, free_port, percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"p95_first_s": 0.5, "p95_last_over_lone": 3.0}
+# Profile buckets: the first whose test holds for a frame of a sample's stack wins (func, file).
+# py-spy --nonblocking also samples threads that wait (the event loop in epoll, a worker thread on a
+# condition): those are set apart by their innermost frame, as idle.
+IDLE = (("select", "selectors.py"), ("wait", "threading.py"), ("_wait_for_tstate_lock", "threading.py"))
+BUCKETS = [
+    ("model steps", lambda f, p: (f == "step" and p.endswith("lm/model.py")) or p.endswith("lm/fast_step.py")),
+    ("sampling", lambda f, p: p.endswith("lm/sampling.py")),
+    ("prompt reading", lambda f, p: f == "read_prompt"),
+    ("text pieces and story", lambda f, p: p.endswith(("lm/text.py", "page_format.py")) or f == "piece"),
+    ("batch engine, other", lambda f, p: p.endswith("lm/batching.py")),
+    ("gradio", lambda f, p: any(p.startswith(g) or "/" + g in p for g in ("gradio/", "gradio_client/"))),
+    ("http and event loop", lambda f, p: any(m in p for m in ("uvicorn", "starlette", "anyio", "asyncio", "h11",
+                                                                    "httptools", "fastapi", "selectors"))),
+]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(app: Path, model: str, port: int, env: dict, timeout: float):
+    """Launch the app; return (process, url) once an API call succeeds."""
+    from gradio_client import Client
+
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen([sys.executable, str(app), "--model", model, "--port", str(port)], cwd=app.parent,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t0 = time.perf_counter()
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"{app.name} exited with code {proc.returncode}: {proc.stderr.read().strip()}")
+        if time.perf_counter() - t0 > timeout:
+            proc.terminate()
+            raise SystemExit(f"{app.name} did not answer within {timeout:.0f} s")
+        try:
+            Client(url, verbose=False).predict(api_name="/model_info")
+            return proc, url
+        except Exception:  # not listening yet
+            time.sleep(0.1)
+
+
+def submit(client, tokens: int, seed: int, temperature: float):
+    return client.submit(PROMPT, temperature, 0, 1.0, tokens, str(seed), api_name="/generate")
+
+
+def watch(jobs: list, starts: list[float], tokens: int, timeout: float) -> list[dict]:
+    """Poll the jobs (one thread, every 5 ms) for their first output with new words and their end."""
+    out = [{"first_s": None, "last_s": None, "updates": 0, "error": None} for _ in jobs]
+    pending = set(range(len(jobs)))
+    deadline = time.perf_counter() + timeout
+    while pending and time.perf_counter() < deadline:
+        now = time.perf_counter()
+        for i in list(pending):
+            job = jobs[i]
+            if job is None:
+                continue
+            outputs = job.outputs()
+            if out[i]["first_s"] is None and any(len(o[1]) > 1 for o in outputs if isinstance(o, tuple)):
+                out[i]["first_s"] = now - starts[i]  # spans: the prompt, then one per new word
+            if job.done():
+                out[i]["last_s"] = now - starts[i]
+                out[i]["updates"] = len(outputs)
+                try:
+                    story, spans, _ = job.result(timeout=1)
+                    if len(spans) - 1 != tokens:
+                        out[i]["error"] = f"got {len(spans) - 1} new words, wanted {tokens}"
+                except Exception as e:  # counted, not raised: the point is to see how many
+                    out[i]["error"] = f"{type(e).__name__}: {e}"
+                pending.discard(i)
+        time.sleep(0.005)
+    for i in pending:
+        out[i]["error"] = f"no result within {timeout:.0f} s"
+    return out
+
+
+def lone(url: str, tokens: int, temperature: float, repeats: int) -> dict:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    submit(client, 5, 0, temperature).result(timeout=60)  # warm up
+    runs = []
+    for r in range(repeats):
+        start = time.perf_counter()
+        runs.append(watch([submit(client, tokens, 500 + r, temperature)], [start], tokens, 120)[0])
+    firsts, lasts = sorted(r["first_s"] or 0 for r in runs), sorted(r["last_s"] or 0 for r in runs)
+    return {"first_s": firsts[len(runs) // 2], "last_s": lasts[len(runs) // 2], "updates": runs[0]["updates"],
+            "errors": sum(r["error"] is not None for r in runs)}
+
+
+def class_burst(url: str, clients: int, tokens: int, temperature: float, spread: float, timeout: float,
+                server_pid: int) -> dict:
+    """N clients, created first; client i submits at i/N of `spread` seconds; each streams `tokens` words."""
+    from gradio_client import Client
+
+    users = [Client(url, verbose=False) for _ in range(clients)]
+    jobs, starts = [None] * clients, [0.0] * clients
+    t0 = time.perf_counter() + 0.2
+
+    def press_write(i):
+        time.sleep(max(0.0, t0 + spread * i / clients - time.perf_counter()))
+        starts[i] = time.perf_counter()
+        jobs[i] = submit(users[i], tokens, 1000 + i, temperature)
+
+    cpu0, self0 = cpu_seconds(server_pid), time.process_time()
+    threads = [threading.Thread(target=press_write, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    runs = watch(jobs, starts, tokens, timeout)
+    for th in threads:
+        th.join()
+    done = [r for r in runs if r["error"] is None]
+    wall = max(s + r["last_s"] for s, r in zip(starts, runs) if r["last_s"] is not None) - min(starts)
+    firsts, lasts = [r["first_s"] for r in done], [r["last_s"] for r in done]
+    stat = lambda values, q: percentile(values, q) if values else None
+    return {"clients": clients, "tokens": tokens, "spread_s": max(starts) - min(starts), "errors": clients - len(done),
+            "first_errors": [r["error"] for r in runs if r["error"]][:3],
+            "p50_first_s": stat(firsts, 0.5), "p95_first_s": stat(firsts, 0.95),
+            "p50_last_s": stat(lasts, 0.5), "p95_last_s": stat(lasts, 0.95), "max_last_s": max(lasts, default=None),
+            "updates_per_client": stat([r["updates"] for r in done], 0.5), "wall_s": wall,
+            "words_per_s": len(done) * tokens / wall, "server_cpu_s": cpu_seconds(server_pid) - cpu0,
+            "clients_cpu_s": time.process_time() - self0}
+
+
+def start_profiler(py_spy: str, pid: int, path: Path):
+    proc = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                             "--nonblocking", "--output", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # attached
+    if proc.poll() is not None:
+        raise SystemExit(f"py-spy could not record the server: {proc.stderr.read().strip()}")
+    return proc
+
+
+def frames(stack: str) -> list[tuple[str, str]]:
+    """py-spy's raw frames "func (file:line)", outermost first, as (func, file)."""
+    out = []
+    for frame in stack.split(";"):
+        func, _, where = frame.partition(" (")
+        out.append((func.strip(), where.rsplit(":", 1)[0]))
+    return out
+
+
+def read_profile(path: Path) -> dict:
+    """Share of the server's samples in each bucket, and the innermost Gradio functions."""
+    buckets, inner_gradio, total = collections.Counter(), collections.Counter(), 0
+    gradio_test = dict(BUCKETS)["gradio"]
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        fs, n = frames(stack), int(count)
+        if any(fs[-1][0].endswith(f) and fs[-1][1].endswith(p) for f, p in IDLE):
+            buckets["idle"] += n
+            continue
+        total += n
+        name = next((b for b, test in BUCKETS if any(test(f, p) for f, p in fs)), "other")
+        buckets[name] += n
+        if name == "gradio":
+            f, p = next((f, p) for f, p in reversed(fs) if gradio_test(f, p))
+            inner_gradio[f"{f} ({p.split('gradio/', 1)[-1]})"] += n
+    names = [b for b, _ in BUCKETS] + ["other"]
+    shares = {b: buckets[b] / total for b in names} if total else {}
+    return {"samples": total, "idle_samples": buckets["idle"], "shares": shares,
+            "top_gradio": [(k, v / total) for k, v in inner_gradio.most_common(8)]}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=os.environ.get("LM_MODEL") or str(ROOT / "assets" / "oz-lstm"),
+                        help="model folder or Hub repo id to serve (default: $LM_MODEL, else assets/oz-lstm)")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py", help="the app to start (default: app.py here)")
+    parser.add_argument("--app-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an environment variable for the app, e.g. CONCURRENCY_LIMIT=4 (repeatable)")
+    parser.add_argument("--clients", type=int, default=32, help="students pressing Write (default: 32)")
+    parser.add_argument("--tokens", type=int, default=100, help="new words each (default: 100)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="(default: 1)")
+    parser.add_argument("--spread", type=float, default=1.0, help="seconds over which the class submits (default: 1)")
+    parser.add_argument("--lone-repeats", type=int, default=5, help="lone-client runs; the median is kept (default: 5)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the class (default: 300)")
+    parser.add_argument("--start-timeout", type=float, default=120.0, help="seconds for the app to answer")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during the class burst")
+    parser.add_argument("--profile-out", type=Path, help="also keep py-spy's raw samples in this file")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if min(args.clients, args.tokens, args.lone_repeats) < 1 or args.spread < 0:
+        parser.error("--clients, --tokens and --lone-repeats must be at least 1, --spread at least 0")
+    if any("=" not in kv for kv in args.app_env):
+        parser.error("--app-env takes KEY=VALUE")
+    if args.profile and not args.py_spy:
+        parser.error("--profile needs py-spy (pip install py-spy, or pass --py-spy PATH)")
+    return args
+
+
+def report(results: dict) -> None:
+    solo, crowd = results["lone"], results["class"]
+    ratio = crowd["p95_last_s"] / solo["last_s"] if crowd["p95_last_s"] else float("inf")
+    print(f"app {results['app']} {' '.join(results['app_env'])} | {os.cpu_count()} CPUs | "
+          f"load average before {results['load_average'][0]:.2f}")
+    print(f"lone client: first word {solo['first_s']:.3f} s, last word {solo['last_s']:.3f} s "
+          f"({solo['updates']} updates, {results['tokens'] / solo['last_s']:.0f} words/s)")
+    print(f"class: {crowd['clients']} clients over {crowd['spread_s']:.2f} s, {crowd['errors']} errors, "
+          f"{crowd['updates_per_client']} updates each, wall {crowd['wall_s']:.2f} s, "
+          f"{crowd['words_per_s']:.0f} words/s ({crowd['words_per_s'] * solo['last_s'] / results['tokens']:.1f}x "
+          "one client alone)")
+    if crowd["p95_first_s"] is not None:
+        first_ok = crowd["p95_first_s"] <= TARGETS["p95_first_s"]
+        last_ok = ratio <= TARGETS["p95_last_over_lone"]
+        print(f"  first word p50 {crowd['p50_first_s']:.3f} s  p95 {crowd['p95_first_s']:.3f} s   "
+              f"target <= {TARGETS['p95_first_s']} s  {'ok' if first_ok else 'MISSED'}")
+        print(f"  last word  p50 {crowd['p50_last_s']:.3f} s  p95 {crowd['p95_last_s']:.3f} s = {ratio:.1f}x lone   "
+              f"target <= {TARGETS['p95_last_over_lone']:g}x  {'ok' if last_ok else 'MISSED'}")
+    print(f"  CPU during the burst: server {crowd['server_cpu_s']:.2f} s, clients (this process) "
+          f"{crowd['clients_cpu_s']:.2f} s, of {2 * crowd['wall_s']:.2f} core-seconds on 2 cores")
+    for e in crowd["first_errors"]:
+        print("  error:", e)
+    if "profile" in results:
+        prof = results["profile"]
+        print(f"where the server's time goes ({prof['samples']} py-spy samples of busy threads; "
+              f"{prof['idle_samples']} more of threads waiting):")
+        for name, share in prof["shares"].items():
+            print(f"  {name:24s} {100 * share:5.1f}%")
+        print("  innermost Gradio functions: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in prof["top_gradio"]))
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    env = dict(kv.split("=", 1) for kv in args.app_env)
+    results = {"app": str(args.app), "app_env": args.app_env, "model": args.model, "tokens": args.tokens,
+               "temperature": args.temperature, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
+    port = free_port()
+    proc, url = start_server(args.app, args.model, port, env, args.start_timeout)
+    profiler = None
+    try:
+        results["lone"] = lone(url, args.tokens, args.temperature, args.lone_repeats)
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.profile:
+                profiler = start_profiler(args.py_spy, proc.pid, Path(tmp) / "profile.txt")
+            results["class"] = class_burst(url, args.clients, args.tokens, args.temperature, args.spread,
+                                           args.timeout, proc.pid)
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+                profiler.wait(timeout=60)
+                results["profile"] = read_profile(Path(tmp) / "profile.txt")
+                if args.profile_out:
+                    shutil.copyfile(Path(tmp) / "profile.txt", args.profile_out)
+    finally:
+        if profiler is not None and profiler.poll() is None:
+            profiler.kill()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    report(results)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()

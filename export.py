@@ -1,0 +1,300 @@
+"""Export a model for the static page in web/ (ONNX + words + settings), or a whole static Space folder.
+
+    python export.py                     # assets/oz-lstm -> web/model, web/ort; then: python -m http.server -d web
+    python export.py --model user/oz-lstm --space --out dist/web-space
+
+The graph is one `LSTMLanguageModel.step`: token ids (B,) and the state (h, c per layer, each (B, H)) in,
+logits (B, V) and the new state out. Beside it: a smaller variant (float16 or int8 storage), words.json
+(display forms), tokenizer.json (this Python's Unicode tables, so the page tokenizes as `lm.tokenize`
+in every browser), settings.json (assets/page/settings.json and more) and manifest.json.
+"""
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import shutil
+import sys
+import time
+import unicodedata
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import lm
+from lm.text import capitalise, shown
+
+HERE = Path(__file__).resolve().parent
+WEB = HERE / "web"
+PAGE = HERE / "assets" / "page"
+PROMPTS = HERE / "assets" / "prompts.txt"
+ORT_DIST = HERE / "node_modules" / "onnxruntime-web" / "dist"
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+OPSET = 17
+SMALL_KINDS = ("float16", "int8")
+
+
+# ------------------------------------------------------------------------------------ one step as ONNX
+class OneStep(nn.Module):
+    """`model.step` with explicit state: (token (B,), h0, c0, h1, c1, ...) -> (logits, h0, c0, ...). One Gemm per
+    layer over [x | h], as lm.fast_step packs it; a tied output layer is the embedding matrix, stored once."""
+
+    def __init__(self, model: lm.LSTMLanguageModel):
+        super().__init__()
+        self.sizes = model.config.layer_sizes()
+        self.embedding, self.fc_weight, self.fc_bias = model.embedding.weight, model.fc.weight, model.fc.bias
+        with torch.no_grad():
+            self.packed = nn.ParameterList(torch.cat([m.weight_ih_l0, m.weight_hh_l0], 1) for m in model.lstm)
+            self.bias = nn.ParameterList(m.bias_ih_l0 + m.bias_hh_l0 for m in model.lstm)
+
+    def forward(self, token, *state):
+        x, new_state = F.embedding(token, self.embedding), []  # (B, E)
+        for i, (w, b, size) in enumerate(zip(self.packed, self.bias, self.sizes)):
+            h, c = state[2 * i], state[2 * i + 1]  # (B, H)
+            gi, gf, gg, go = torch.split(F.linear(torch.cat([x, h], 1), w, b), size, dim=1)  # PyTorch's gate order
+            c = torch.sigmoid(gf) * c + torch.sigmoid(gi) * torch.tanh(gg)
+            h = torch.sigmoid(go) * torch.tanh(c)
+            new_state += [h, c]
+            x = h
+        return (F.linear(x, self.fc_weight, self.fc_bias), *new_state)
+
+
+def io_names(num_layers: int) -> tuple[list[str], list[str]]:
+    state = [f"{k}{i}" for i in range(num_layers) for k in "hc"]
+    return ["token", *state], ["logits", *[f"{name}_new" for name in state]]
+
+
+def export_onnx(model: lm.LSTMLanguageModel, path) -> Path:
+    """Write the float32 step graph (batch size free) to `path`."""
+    step = OneStep(model if model.fc.weight.dtype == torch.float32 else copy.deepcopy(model).float()).eval()
+    inputs, outputs = io_names(len(step.sizes))
+    args = (torch.tensor([1]), *[torch.zeros(1, n) for n in step.sizes for _ in "hc"])
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice: it works offline, on any graph
+        torch.onnx.export(step, args, str(path), input_names=inputs, output_names=outputs, opset_version=OPSET,
+                          dynamo=False, dynamic_axes={n: {0: "batch"} for n in inputs + outputs})
+    return Path(path)
+
+
+def shrink(src, dst, kind: str) -> Path:
+    """A copy of the graph whose matrices are stored as float16, or int8 with a scale per row, and made float32
+    again when a session starts (by Cast or DequantizeLinear nodes): the arithmetic stays float32."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    if kind not in SMALL_KINDS:
+        raise ValueError(f"the small variant must be one of {', '.join(SMALL_KINDS)}, got {kind!r}")
+    graph_model = onnx.load(str(src))
+    graph, nodes, kept = graph_model.graph, [], []
+    for init in graph.initializer:
+        w, name = numpy_helper.to_array(init), init.name
+        if w.dtype != np.float32 or w.ndim != 2:
+            kept.append(init)
+        elif kind == "float16":
+            kept.append(numpy_helper.from_array(w.astype(np.float16), name + "_f16"))
+            nodes.append(helper.make_node("Cast", [name + "_f16"], [name], to=onnx.TensorProto.FLOAT))
+        else:
+            scale = np.maximum(np.abs(w).max(axis=1), 1e-12).astype(np.float32) / 127  # (rows,)
+            q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+            parts = {name + "_q": q, name + "_scale": scale, name + "_zero": np.zeros(len(scale), np.int8)}
+            kept += [numpy_helper.from_array(a, n) for n, a in parts.items()]
+            nodes.append(helper.make_node("DequantizeLinear", list(parts), [name], axis=0))
+    nodes += list(graph.node)
+    del graph.initializer[:], graph.node[:]
+    graph.initializer.extend(kept)
+    graph.node.extend(nodes)
+    onnx.checker.check_model(graph_model)
+    onnx.save(graph_model, str(dst))
+    return Path(dst)
+
+
+# --------------------------------------------------------------------------------------- measuring
+def session(path):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def compare(model, vocab, paths: dict, prompt: str = "The lion was afraid, but", steps: int = 100) -> dict:
+    """Feed `<eos> + prompt`, then `steps` greedy tokens (PyTorch's), through `model.step` and each ONNX file,
+    each carrying its own state: per file the largest logit and probability differences, and ms per step
+    in onnxruntime (Python, one thread)."""
+    ids, hidden, ref = [vocab.eos_index] + vocab.encode(lm.tokenize(prompt)), model.init_hidden(1), []
+    for t in range(len(ids) + steps):
+        logits, hidden = model.step(torch.tensor([ids[t]]), hidden)
+        ref.append(logits[0].numpy().copy())
+        if len(ids) == t + 1:  # past the prompt: the greedy token, as lm.generate(temperature=0) picks it
+            ids.append(int(logits[0].index_fill(0, torch.tensor([vocab.unk_index]), -float("inf")).argmax()))
+    ref, sizes, out = np.stack(ref), model.config.layer_sizes(), {}  # (T, V)
+    probs = lambda x: torch.from_numpy(x).softmax(-1).numpy()
+    for name, path in paths.items():
+        sess, state, rows = session(path), [np.zeros((1, n), np.float32) for n in sizes for _ in "hc"], []
+        start = time.perf_counter()
+        for t in range(len(ref)):
+            logits, *state = sess.run(None, dict(zip(io_names(len(sizes))[0], [np.array([ids[t]]), *state])))
+            rows.append(logits[0])
+        ms, got = 1000 * (time.perf_counter() - start) / len(ref), np.stack(rows)
+        out[name] = {"max_logit_diff": float(np.abs(got - ref).max()), "ms_per_step_ort_python": round(ms, 3),
+                     "max_prob_diff": float(np.abs(probs(got) - probs(ref)).max()), "steps": len(ref)}
+    return out
+
+
+# --------------------------------------------------------------------------------------- page files
+def words_payload(vocab: lm.Vocab) -> dict:
+    """Each token's form mid-sentence and at a sentence start (`lm.text.shown`, `capitalise`), by id."""
+    forms = [shown(vocab.display, t) for t in vocab.itos]
+    return {"format": "lm-web-words", "itos": vocab.itos, "shown": forms, "capital": [capitalise(f) for f in forms],
+            "unk_index": vocab.unk_index, "eos_index": vocab.eos_index}
+
+
+def _ranges(codepoints: list[int]) -> list[list[int]]:
+    out = []
+    for c in codepoints:
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+def tokenizer_tables() -> dict:
+    """What `lm.tokenize` takes from this Python's Unicode data: `str.lower()` of every character that changes,
+    the final-sigma context (case-ignorable and cased characters, probed through `lower()` itself) and `\\s`."""
+    lower, ignorable, cased, space = {}, [], [], []
+    for ch in (chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF):  # no lone surrogates in real text
+        if unicodedata.category(ch) == "Cn":
+            continue
+        c = ord(ch)
+        if ch.lower() != ch and c != 0x3A3:
+            lower[str(c)] = ch.lower()
+        if ("A" + ch + "\u03a3").lower()[-1] == "ς" and (ch + "\u03a3").lower()[-1] == "σ":
+            ignorable.append(c)
+        elif (ch + "\u03a3").lower()[-1] == "ς":
+            cased.append(c)
+        if re.match(r"\s", ch):
+            space.append(c)
+    return {"format": "lm-web-tokenizer", "python": sys.version.split()[0], "unicode": unicodedata.unidata_version,
+            "lower": lower, "case_ignorable": _ranges(ignorable), "cased": _ranges(cased), "space": space}
+
+
+def page_settings(info: dict) -> dict:
+    """assets/page/settings.json and what both pages show besides: prompts, texts, bar colours, the model's facts."""
+    from markdown_it import MarkdownIt
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    import page_format
+
+    settings = json.loads((PAGE / "settings.json").read_text(encoding="utf-8"))
+    lines = PROMPTS.read_text(encoding="utf-8").splitlines() if PROMPTS.is_file() else []
+    settings["prompts"] = [s.strip() for s in lines if s.strip() and not s.startswith("#")][:50]  # app.load_prompts
+    cmap = colormaps["coolwarm"]  # the Gradio plot's bar colours (page_format.distribution_figure)
+    choices = settings["plot_temperature_choices"]
+    settings["temperature_colours"] = {f"{t:g}": to_hex(cmap(min(t / 3, 1))) for t in choices}
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    texts = ("description", "explanation")
+    settings["texts"] = {**{n: md.render((PAGE / f"{n}.md").read_text(encoding="utf-8")) for n in texts},
+                         "model_line": md.renderInline(page_format.model_line(info)),
+                         "model": md.render(page_format.model_markdown(info))}
+    settings["model"] = {k: v for k, v in info.items() if k not in ("history", "training_curve")}
+    settings["notebook_temperatures"] = list(lm.NOTEBOOK_TEMPERATURES)
+    return settings
+
+
+def _json(path: Path, payload) -> None:  # compact: words.json is a download
+    path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def write_model_folder(source, out, small: str | None = "float16", measure: bool = True) -> dict:
+    """Write the page's model folder `out` from a model folder or Hub repo id; returns the manifest."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (model, vocab), info = lm.load_pretrained(source), lm.model_info(source)
+    files = {"model": export_onnx(model, out / "model.onnx").name}
+    if small:
+        files["small"] = shrink(out / "model.onnx", out / f"model-{small}.onnx", small).name
+    for name, payload in [("words", words_payload(vocab)), ("tokenizer", tokenizer_tables()),
+                          ("settings", page_settings(info))]:
+        _json(out / f"{name}.json", payload)
+        files[name] = f"{name}.json"
+    if info.get("training_curve"):
+        files["curve"] = shutil.copyfile(info["training_curve"], out / "training_curve.png").name
+    inputs, outputs = io_names(model.config.num_layers)
+    sizes = {k: (out / v).stat().st_size for k, v in files.items()}
+    manifest = {"format": "lm-web-model", "files": files, "sizes": sizes, "small_kind": small, "inputs": inputs,
+                "outputs": outputs, "layer_sizes": model.config.layer_sizes(), "vocab_size": len(vocab), "opset": OPSET}
+    if measure:
+        manifest["parity"] = compare(model, vocab, {k: out / files[k] for k in ("model", "small") if k in files})
+    manifest["version"] = _digest(out / f for f in files.values())
+    _json(out / "manifest.json", manifest)
+    return manifest
+
+
+def _digest(paths) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def copy_ort(dst) -> Path:
+    """onnxruntime-web's ES module and wasm (from `npm ci`) into `dst`."""
+    if missing := [n for n in ORT_FILES if not (ORT_DIST / n).is_file()]:
+        raise FileNotFoundError(f"{ORT_DIST} lacks {', '.join(missing)}: run `npm ci` in {HERE} first")
+    Path(dst).mkdir(parents=True, exist_ok=True)
+    for name in ORT_FILES:
+        shutil.copyfile(ORT_DIST / name, Path(dst) / name)
+    return Path(dst)
+
+
+def write_space(source, out, small: str | None = "float16", measure: bool = True) -> dict:
+    """A complete static Space: web/'s files, onnxruntime-web, the exported model, a README with `sdk: static`."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):  # only an earlier export is replaced, never some other folder
+        readme = out / "README.md"
+        if not (readme.is_file() and "sdk: static" in readme.read_text(encoding="utf-8", errors="replace")):
+            raise ValueError(f"{out} is not empty and is not a static Space folder written by export.py")
+        shutil.rmtree(out)
+    shutil.copytree(WEB, out, ignore=shutil.ignore_patterns("model", "ort", ".*", "space-readme.md"))
+    copy_ort(out / "ort")
+    manifest = write_model_folder(source, out / "model", small, measure)
+    sw = out / "sw.js"  # its cache is named after everything else in the folder: a new export, a new cache
+    version = _digest(p for p in out.rglob("*") if p.is_file() and p != sw)
+    sw.write_text(sw.read_text(encoding="utf-8").replace('"dev";', f'"{version}";', 1), encoding="utf-8")
+    readme = (WEB / "space-readme.md").read_text(encoding="utf-8")  # front matter: sdk: static
+    (out / "README.md").write_text(readme.format(name=lm.model_info(source).get("name") or "an LSTM"), encoding="utf-8")
+    return manifest
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(HERE / "assets" / "oz-lstm"), help="model folder or Hub repo id")
+    parser.add_argument("--out", help="where to write (default: web/model; with --space, dist/web-space)")
+    parser.add_argument("--space", action="store_true", help="write a whole static Space folder (web/, ort, model)")
+    parser.add_argument("--small", choices=[*SMALL_KINDS, "none"], default="float16",
+                        help="the smaller variant to write beside the float32 model (default float16)")
+    parser.add_argument("--no-measure", action="store_true", help="skip the ONNX Runtime parity measurement")
+    args = parser.parse_args(argv)
+    small, measure = (None if args.small == "none" else args.small), not args.no_measure
+    out = Path(args.out or (HERE / "dist" / "web-space" if args.space else WEB / "model"))
+    try:
+        manifest = (write_space if args.space else write_model_folder)(args.model, out, small, measure)
+        if not args.space and args.out is None:
+            copy_ort(WEB / "ort")  # the page in web/ runs as it is
+    except (OSError, ValueError) as e:
+        sys.exit(f"export.py: error: {' '.join(str(e).split())}")
+    print(f"wrote {out}: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in manifest["sizes"].items()))
+    for name, m in manifest.get("parity", {}).items():
+        print(f"  {name}: max |logit diff| {m['max_logit_diff']:.2e}, max |prob diff| {m['max_prob_diff']:.2e} "
+              f"over {m['steps']} steps; {m['ms_per_step_ort_python']} ms/step in onnxruntime (Python, 1 thread)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Many streams, one batch: every active request's next token comes from one batched model step.
+
+A class pressing Write at once is 32 streams. Run one by one (or two at a time) they queue behind
+each other; on a CPU one step at batch 32 costs little more than at batch 1, since a step is bound
+by reading the weights from memory. `BatchEngine` keeps one worker thread that owns the stepping:
+each stream is a row of the batch, and streams join and leave at any step.
+
+Each row is its solo run token for token: its prompt is read alone (`lm.generation.read_prompt`),
+it draws from its own `torch.Generator` seeded as `lm.stream` seeds it, with its own temperature,
+top-k and top-p (rows are sampled in groups of equal top-k and top-p, as `lm.sampling` takes one
+of each per call), through the same sampling functions. Only the model step is shared, and a
+step's rows do not depend on each other (tests/test_batching.py checks this against `lm.stream`).
+
+Arguments and prompts are checked in the caller's thread, so a bad request raises its ValueError
+to its caller alone; a row whose logits go bad is sampled alone and fails alone; a failed batched
+step fails the rows in it, and the engine goes on serving. A closed (or abandoned) stream leaves
+the batch at the next step. At most `max_rows` rows step together; later requests wait their turn.
+"""
+
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+
+import torch
+
+from .checks import check_bool, check_int, check_model, check_vocab
+from .generation import Generation, StreamToken, read_prompt
+from .sampling import check_sampling, check_temperature, sample_next_token
+
+_END = object()  # a row's last message: no more tokens
+
+
+class _Row:
+    """One request in the batch: its settings, its random stream and the queue its tokens go to."""
+
+    def __init__(self, logits, hidden, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
+        self.logits, self.hidden = logits, hidden  # (1, V), per layer (1, 1, H): the prompt, until it joins
+        self.temperature, self.top_k, self.top_p, self.stop_at_eos = temperature, top_k, top_p, stop_at_eos
+        self.generator = torch.Generator(device=logits.device).manual_seed(seed)  # as lm.stream seeds it
+        self.left = max_new_tokens
+        self.outbox = queue.SimpleQueue()  # (token, prob), then _END or an exception
+        self.cancelled = False  # set by the reader when it stops listening
+
+
+class BatchEngine:
+    """Streams for one model and vocabulary, all stepped as one batch by a worker thread.
+
+    >>> engine = BatchEngine(model, vocab)
+    >>> for item in engine.stream("the lion", max_new_tokens=20, seed=1): print(item.text, end="")
+    """
+
+    def __init__(self, model, vocab, max_rows: int = 64):
+        check_model(model)
+        check_vocab(vocab, model)
+        self.model, self.vocab = model, vocab
+        self.max_rows = check_int("max_rows", max_rows, 1)
+        self._lock = threading.Lock()
+        self._waiting: deque[_Row] = deque()  # read, not yet in the batch
+        self._worker: threading.Thread | None = None  # alive while there is work; started on demand
+        # Counters for benches: batched steps, rows stepped, the largest batch, seconds in each part.
+        self.stats = {"steps": 0, "rows": 0, "peak_rows": 0, "step_s": 0.0, "sample_s": 0.0}
+
+    def busy(self) -> bool:
+        """Whether any stream is waiting or writing."""
+        with self._lock:
+            return self._worker is not None
+
+    def stream(self, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, stop_at_eos: bool = True) -> Iterator[StreamToken]:
+        """`lm.stream(model, vocab, ...)`, token for token, written in the shared batch."""
+        for chunk in self.chunks(prompt, max_new_tokens, temperature, top_k, top_p, seed, stop_at_eos, interval=0.0):
+            yield from chunk
+
+    def chunks(self, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, stop_at_eos: bool = True,
+               interval: float = 0.05) -> Iterator[list[StreamToken]]:
+        """The same tokens as `stream`, in lists: the first token as soon as it is drawn, then at most
+        one list per `interval` seconds holding every token drawn since. A page that redraws once per
+        list pays its per-update cost ~20 times a second instead of once per token, and at 20 updates
+        a second the text still reads as written word by word."""
+        # lm's checks, in lm's order: a bad request raises the ValueError that lm.stream raises.
+        check_bool("stop_at_eos", stop_at_eos)
+        temperature = check_temperature(temperature)
+        max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
+        words, unknown, logits, hidden = read_prompt(self.model, self.vocab, prompt)
+        if max_new_tokens == 0:
+            return
+        gen = Generation(prompt, words, temperature=temperature, seed=seed, unknown_words=unknown,
+                         display=self.vocab.display)
+        row = _Row(logits, hidden, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
+        self._enqueue(row)
+        try:
+            due = 0.0
+            while True:
+                if (wait := due - time.monotonic()) > 0:
+                    time.sleep(wait)  # let the tokens of the next interval gather
+                messages = [row.outbox.get()]
+                while not row.outbox.empty():
+                    messages.append(row.outbox.get())
+                chunk = []
+                for message in messages:
+                    if message is _END:
+                        break
+                    if isinstance(message, BaseException):
+                        raise message
+                    gen.tokens.append(message[0])
+                    gen.probs.append(message[1])
+                    chunk.append(StreamToken(message[0], message[1], gen.piece(len(gen.tokens) - 1)))
+                if chunk:
+                    yield chunk
+                if messages[-1] is _END:
+                    return
+                due = time.monotonic() + interval
+        finally:
+            row.cancelled = True  # closed, failed or done: the worker drops the row at its next step
+
+    # ---------------------------------------------------------------------------------- the worker
+    def _enqueue(self, row: _Row) -> None:
+        with self._lock:
+            self._waiting.append(row)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="lm-batch", daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        rows, logits, hidden = [], None, None  # the batch: its rows, logits (B, V), per layer (1, B, H)
+        while True:
+            with self._lock:
+                if not rows and not self._waiting:
+                    self._worker = None  # under the lock: the next _enqueue starts a new worker
+                    return
+                joining = [self._waiting.popleft() for _ in range(min(len(self._waiting), self.max_rows - len(rows)))]
+            try:
+                rows, logits, hidden = self._join(rows, logits, hidden, joining)
+                rows, logits, hidden = self._advance(rows, logits, hidden)
+            except Exception as e:  # a failed batched step: fail its rows, keep serving the rest
+                for row in dict.fromkeys(rows + joining):  # a joined row is in both
+                    failure = RuntimeError(f"the batched generation step failed: {type(e).__name__}: {e}")
+                    failure.__cause__ = e
+                    row.outbox.put(failure)
+                rows, logits, hidden = [], None, None
+
+    @staticmethod
+    def _join(rows, logits, hidden, joining):
+        """The batch with the rows in `joining` added at the end (each starts from its own prompt)."""
+        joining = [row for row in joining if not row.cancelled]
+        if not joining:
+            return rows, logits, hidden
+        new_logits = torch.cat([row.logits for row in joining])  # (b, V)
+        new_hidden = [(torch.cat([row.hidden[i][0] for row in joining], dim=1),  # (1, b, H)
+                       torch.cat([row.hidden[i][1] for row in joining], dim=1)) for i in range(len(joining[0].hidden))]
+        for row in joining:
+            row.logits = row.hidden = None  # the batch holds them now
+        if not rows:
+            return joining, new_logits, new_hidden
+        logits = torch.cat([logits, new_logits])  # (B + b, V)
+        hidden = [(torch.cat([h, nh], dim=1), torch.cat([c, nc], dim=1))  # (1, B + b, H)
+                  for (h, c), (nh, nc) in zip(hidden, new_hidden)]
+        return rows + joining, logits, hidden
+
+    def _advance(self, rows, logits, hidden):
+        """Draw one token for every row, send it, drop the rows that are done, step the rest."""
+        t0 = time.perf_counter()
+        vocab = self.vocab
+        # As lm.generation._run: the model's own probability needs the normaliser before <unk> is masked.
+        log_norm = logits.logsumexp(dim=-1)  # (B,)
+        logits[:, vocab.unk_index] = -math.inf  # logits is the step's (or the join's) fresh tensor
+        ids, errors = self._sample(rows, logits)  # (B,)
+        probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
+        keep = []
+        for j, (row, token_id, p) in enumerate(zip(rows, ids.tolist(), probs.tolist())):
+            if row.cancelled:
+                continue
+            if j in errors:
+                row.outbox.put(errors[j])
+            elif token_id == vocab.eos_index and row.stop_at_eos:
+                row.outbox.put(_END)
+            else:
+                row.outbox.put((vocab.itos[token_id], p))
+                row.left -= 1
+                if row.left > 0:
+                    keep.append(j)
+                else:
+                    row.outbox.put(_END)
+        t1 = time.perf_counter()
+        self.stats["sample_s"] += t1 - t0
+        if not keep:
+            return [], None, None  # no logits that nobody will sample from
+        if len(keep) < len(rows):
+            index = torch.tensor(keep)  # (B',)
+            rows, ids = [rows[j] for j in keep], ids[index]  # (B',)
+            hidden = [(h[:, index], c[:, index]) for h, c in hidden]  # (1, B', H)
+        logits, hidden = self.model.step(ids, hidden)  # (B', V): a fresh tensor, masked in place above
+        s = self.stats
+        s["steps"], s["rows"], s["peak_rows"] = s["steps"] + 1, s["rows"] + len(rows), max(s["peak_rows"], len(rows))
+        s["step_s"] += time.perf_counter() - t1
+        return rows, logits, hidden
+
+    @staticmethod
+    def _sample(rows, logits):
+        """One token per row, each from its own generator; returns ids (B,) and {row position: error}.
+
+        Rows with equal (top_k, top_p) are drawn in one call. A row with nan or +inf logits is drawn
+        alone, so that its failure (lm.sampling's ValueError, as its solo run would raise) is its own.
+        """
+        ids = torch.zeros(len(rows), dtype=torch.long, device=logits.device)  # (B,)
+        bad = set((logits.isnan() | (logits == math.inf)).any(dim=-1).nonzero()[:, 0].tolist())
+        groups, errors = {}, {}
+        for j, row in enumerate(rows):
+            groups.setdefault(("alone", j) if j in bad else (row.top_k, row.top_p), []).append(j)
+        for js in groups.values():
+            part = logits if len(js) == len(rows) else logits[js]  # (b, V)
+            group = [rows[j] for j in js]
+            try:
+                ids[js] = sample_next_token(part, [r.temperature for r in group], [r.generator for r in group],
+                                            group[0].top_k, group[0].top_p)  # (b,)
+            except ValueError as e:  # only a lone bad row gets here
+                errors.update({j: e for j in js})
+        return ids, errors

@@ -1,0 +1,244 @@
+"""The static page in web/: its JavaScript against lm's Python, and the page itself in real Chromium.
+
+- With node: the sampler's random numbers and `expm` are pinned (the same seed gives the same text
+  everywhere), and top-k/top-p keep what lm.sampling keeps. (The JS tokenizer and detokenizer are
+  tested against lm in test_export.py, with the tables export.py writes for them.)
+- With node_modules (`npm ci`) and /usr/bin/chromium: a static Space folder built by export.py from the
+  bundled model, served from 127.0.0.1 with every other request blocked: greedy text equals
+  `lm.generate(temperature=0)` for three prompts, seeded text is stable across reloads and fresh
+  browsers, the page works offline after the first load, the phone viewport shows prompt, Write and
+  story on the first screen, and bad input gets a message.
+
+Skipped when node, node_modules or Chromium is missing, unless `CI` is set: then they must run.
+"""
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import export  # noqa: E402
+import lm  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+BUNDLED = ROOT / "assets" / "oz-lstm"
+PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of glass,",
+           "The wizard looked at the map and said "]  # the last ends in a space: the page adds none
+
+
+def _need(ok: bool, why: str):
+    if not ok:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{why}, and CI is set: the web tests must run")
+        pytest.skip(why)
+
+
+def _node(script: str, *args) -> str:
+    _need(shutil.which("node") is not None, "node is not installed")
+    done = subprocess.run(["node", "--input-type=module", "-e", script, *map(str, args)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _js(module: str) -> str:
+    return (ROOT / "web" / "js" / module).as_uri()
+
+
+# ------------------------------------------------------------------------------ the sampler, in node
+SAMPLER_JS = """
+const s = await import(process.argv[1]);
+const rng = new s.Rng(42), rng0 = new s.Rng(0);
+const u = Array.from({ length: 4 }, () => rng.uniform()), u0 = [rng0.next32(), rng0.next32()];
+let worst = 0;
+for (let i = 0; i <= 20000; i++) {
+  const x = -745 * (i / 20000) ** 2;
+  const e = s.expm(x), m = Math.exp(x);
+  if (m > 1e-300) worst = Math.max(worst, Math.abs(e - m) / m);
+}
+const logits = Float32Array.from([2, 1, 0.5, 0.5, -1, 3, -Infinity]);
+const kept = (x) => Array.from(x).map((v, i) => (v > -Infinity ? i : -1)).filter((i) => i >= 0);
+process.stdout.write(JSON.stringify({ u, u0, worst, greedy: s.sampleNext(logits, 0, rng, 0, 1),
+  topk: kept(s.filterLogits(logits, 1, 3, 1)), topp: kept(s.filterLogits(logits, 0.7, 0, 0.8)),
+  draws: [0, 0.5, 0.999999].map((v) => s.draw(s.softmax(s.filterLogits(logits, 1, 0, 1)), v)) }));
+"""
+
+
+def test_js_sampler_is_pinned_and_matches_lm_sampling():
+    import torch
+
+    got = json.loads(_node(SAMPLER_JS, _js("sampler.js")))
+    # The same seed gives these numbers in every engine (integer arithmetic); a change here changes every text.
+    assert got["u0"] == [3809008728, 1133695204]
+    assert got["u"] == pytest.approx([0.6606157208001621, 0.1117019639532224, 0.0791056456144914, 0.015209237180418],
+                                     abs=0)
+    assert got["worst"] < 1e-15
+    logits = torch.tensor([[2, 1, 0.5, 0.5, -1, 3, -float("inf")]])
+    kept = lambda x: [i for i, v in enumerate(x[0].tolist()) if v > -float("inf")]
+    assert got["topk"] == kept(lm.sampling.filter_logits(logits, torch.tensor([1.0]), top_k=3))
+    assert got["topp"] == kept(lm.sampling.filter_logits(logits, torch.tensor([0.7]), top_p=0.8))
+    assert got["greedy"] == 5
+    assert got["draws"] == [0, 5, 5]
+
+
+# ------------------------------------------------------------------------------------- the page
+@pytest.fixture(scope="module")
+def space(tmp_path_factory):
+    _need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
+    folder = tmp_path_factory.mktemp("web") / "space"
+    export.write_space(BUNDLED, folder, measure=False)
+    return folder
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def url(space):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(space)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.environ.get("CI"):
+        pytest.importorskip("playwright.sync_api")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def _offline_context(browser, **options):
+    """A fresh browser (no cache, no service worker) that can reach 127.0.0.1 only."""
+    context = browser.new_context(**options)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
+                  else route.abort())
+    return context
+
+
+def _open(context, url):
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+    assert page.evaluate("document.body.dataset.ready") == "true", page.inner_text("#message")
+    return page
+
+
+def _write(page, prompt, temperature, tokens, seed, top_k=0, top_p=1):
+    page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
+    for selector, value in [("#prompt", prompt), ("#temperature", temperature), ("#new-tokens", tokens),
+                            ("#seed", seed), ("#top-k", top_k), ("#top-p", top_p)]:
+        page.fill(selector, str(value))
+    page.evaluate("document.querySelector('#story').dataset.done = 'no'")
+    page.click("#write")
+    page.wait_for_selector("#story[data-done=true]")
+    return page.eval_on_selector("#story", "e => e.textContent")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return lm.load_pretrained(BUNDLED)
+
+
+def test_greedy_equals_python_and_works_offline(browser, url, bundled):
+    model, vocab = bundled
+    expected = [lm.generate(model, vocab, p, 100, temperature=0, stop_at_eos=False).text for p in PROMPTS]
+    context = _offline_context(browser)
+    page = _open(context, url)
+    assert [_write(page, p, 0, 100, 1) for p in PROMPTS] == expected
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    context.set_offline(True)  # now from the service worker's cache only
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert _write(page, PROMPTS[0], 0, 100, 1) == expected[0]
+    context.close()
+
+
+def test_seeded_text_is_stable_across_reloads_and_browsers(browser, url):
+    context = _offline_context(browser)
+    page = _open(context, url)
+    args = ("The scarecrow sat on the fence and", 1.0, 80, 1234)
+    first = _write(page, *args)
+    again = _write(page, *args, top_k=40, top_p=0.9), _write(page, *args)
+    assert first == again[1] and again[0] != first and len(first) > len(args[0]) + 50
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert _write(page, *args) == first
+    other = _offline_context(browser)
+    assert _write(_open(other, url), *args) == first
+    other.close()
+    # Side by side: every column draws with the same random numbers, and temperature 0 is greedy.
+    page.click("#tab-side-by-side")
+    for i, t in enumerate([1.0, 1.0, 0, 0.7]):
+        page.fill(f"#column-temperature-{i}", str(t))
+    page.fill("#compare-tokens", "30")
+    page.click("#compare")
+    page.wait_for_function("document.querySelector('#compare-seed').value !== '' && "
+                           "!document.querySelector('#compare').disabled")
+    texts = [page.inner_text(f"#column-text-{i}") for i in range(4)]
+    assert texts[0] == texts[1] != texts[3]
+    context.close()
+
+
+def test_phone_first_screen_and_bad_input(browser, url):
+    context = _offline_context(browser, viewport={"width": 375, "height": 800}, is_mobile=True, has_touch=True)
+    page = _open(context, url)
+    for selector in ("#prompt", "#write"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["y"] + box["height"] <= 800, selector
+    story = page.locator("#story").bounding_box()
+    assert story["y"] + 60 <= 800 and story["width"] <= 375
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for field, value, message in [("#seed", "abc", "Seed must be a whole number from 0 to 4294967295"),
+                                  ("#temperature", "9", "Temperature must be a number from 0 to 3; got '9'."),
+                                  ("#new-tokens", "x", "New tokens must be a whole number from 0 to 300")]:
+        page.fill(field, value)
+        page.click("#write")
+        page.wait_for_selector("#message:not([hidden])")
+        assert message in page.inner_text("#message")
+        page.fill(field, {"#seed": "", "#temperature": "0.8", "#new-tokens": "5"}[field])
+    page.eval_on_selector("#prompt", "e => { e.maxLength = 5000; e.value = 'a'.repeat(1001); }")
+    page.click("#write")
+    assert "The prompt is 1,001 characters long; the limit is 1,000" in page.inner_text("#message")
+    _write(page, "The zzyzx and the qwghlm", 0.8, 5, 3)
+    assert "does not know 2 word(s) of the prompt" in page.inner_text("#message")
+    context.close()
+
+
+def test_next_word_bars_match_python(browser, url, bundled):
+    model, vocab = bundled
+    context = _offline_context(browser)
+    page = _open(context, url)
+    page.fill("#prompt", PROMPTS[0])
+    page.click("#tab-how")
+    page.wait_for_selector("#entropy-table tbody tr")
+    dists = lm.next_token_distribution(model, vocab, PROMPTS[0], [0.25, 1.0, 2.0], top=10)
+    rows = page.eval_on_selector_all("#entropy-table tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")
+    assert [float(r[1]) for r in rows] == pytest.approx([d.entropy for d in dists], abs=2e-3)
+    header = page.eval_on_selector_all("#probability-table tbody tr td:first-child", "cs => cs.map(c => c.innerText)")
+    assert header == dists[0].tokens
+    for box in page.locator("#plot-temperatures input").all():
+        box.uncheck()
+    page.wait_for_selector("#message:not([hidden])")
+    assert "Choose at least one temperature." in page.inner_text("#message")
+    context.close()

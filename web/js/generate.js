@@ -1,0 +1,81 @@
+// lm.generation in JavaScript: read the prompt once after <eos>, then one token per step carrying the state.
+// No DOM here: page.js shows what these yield.
+
+import { Story } from "./text.js";
+import { Rng, distribution, entropyBits, expm, sampleNext } from "./sampler.js";
+
+export async function readPrompt(model, words, tokenizer, prompt) {
+  const tokens = tokenizer.tokenize(prompt);
+  const ids = [words.eos, ...words.encode(tokens)];
+  let state = model.zeroState(1);
+  let logits;
+  for (const id of ids) ({ logits: [logits], state } = await model.step([id], state));
+  return { tokens, unknown: tokens.filter((t) => !words.has(t)), logits, state };
+}
+
+// The model's own probability of `id` (before temperature; <unk> in the normaliser, as lm.generation),
+// its rank among the words it can write (1 = its favourite), and the logits with <unk> masked.
+export function chosen(logits, id, unk) {
+  const stats = { prob: 0, rank: 1 };
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let total = 0;
+  for (const v of logits) total += expm(v - max);
+  stats.prob = expm(logits[id] - max) / total;
+  for (let j = 0; j < logits.length; j++) if (j !== unk && logits[j] > logits[id]) stats.rank += 1;
+  return stats;
+}
+
+function masked(logits, unk) {
+  const x = Float32Array.from(logits);
+  x[unk] = -Infinity;
+  return x;
+}
+
+// Like lm.stream(..., stop_at_eos=False): yields {token, prob, rank, text (its piece), story (the text so far)}.
+export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, temperature, topK = 0, topP = 1, seed }) {
+  const start = await readPrompt(model, words, tokenizer, prompt);
+  const rng = new Rng(seed);
+  const story = new Story(prompt, start.tokens, words, tokenizer);
+  let { logits, state } = start;
+  for (let step = 0; step < maxNewTokens; step++) {
+    const id = sampleNext(masked(logits, words.unk), temperature, rng, topK, topP);
+    const { prob, rank } = chosen(logits, id, words.unk);
+    const token = words.itos[id];
+    yield { token, prob, rank, text: story.add(token), story: story.text };
+    if (step === maxNewTokens - 1) break;
+    ({ logits: [logits], state } = await model.step([id], state));
+  }
+}
+
+// Like lm.sweep(..., stop_at_eos=False): one row per temperature, each with its own generator seeded
+// alike, so at every step all rows use the same random number. Yields the texts after each step.
+export async function* sweep(model, words, tokenizer, prompt, temperatures, { maxNewTokens, seed }) {
+  const start = await readPrompt(model, words, tokenizer, prompt);
+  const rows = temperatures.length;
+  const rngs = temperatures.map(() => new Rng(seed));
+  const stories = temperatures.map(() => new Story(prompt, start.tokens, words, tokenizer));
+  let logits = temperatures.map(() => start.logits);
+  let state = model.repeatState(start.state, rows);
+  yield stories.map((s) => s.text);
+  for (let step = 0; step < maxNewTokens; step++) {
+    const ids = temperatures.map((t, r) => sampleNext(masked(logits[r], words.unk), t, rngs[r]));
+    ids.forEach((id, r) => stories[r].add(words.itos[id]));
+    yield stories.map((s) => s.text);
+    if (step === maxNewTokens - 1) break;
+    ({ logits, state } = await model.step(ids, state));
+  }
+}
+
+// Like lm.next_token_distribution: the `top` likeliest next tokens and, per temperature, their
+// probabilities after temperature (and top-k/top-p) and the entropy of all it would draw from.
+export async function nextTokenDistribution(model, words, tokenizer, prompt, temperatures, top, { topK = 0, topP = 1 } = {}) {
+  const { logits } = await readPrompt(model, words, tokenizer, prompt);
+  const x = masked(logits, words.unk);
+  const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, Math.min(top, x.length - 1));
+  const tokens = order.map((i) => words.itos[i]);
+  return temperatures.map((t) => {
+    const probs = distribution(x, t, topK, topP); // temperature 0: all on the favourite
+    return { temperature: t, tokens, probs: order.map((i) => probs[i]), entropy: entropyBits(probs) };
+  });
+}

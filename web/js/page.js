@@ -1,0 +1,123 @@
+// The static page: load the exported model (model/), build the controls from model/settings.json, wire the tabs.
+
+import { $, Slider, clearMessage, runner, showMessage } from "./controls.js";
+import { StepModel } from "./model.js";
+import { Tokenizer } from "./tokenizer.js";
+import { Words } from "./text.js";
+import { compare, explainWord, preset, showDistribution, sliders, write } from "./views.js";
+
+const MODEL = new URL("../model/", import.meta.url);
+const app = { ready: false };
+window.lmPage = app; // for the tests and the bench
+
+async function getJSON(name) {
+  const response = await fetch(new URL(name, MODEL));
+  if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function getBytes(name, size) {
+  const response = await fetch(new URL(name, MODEL));
+  if (!response.ok || !response.body) throw new Error(`${name}: HTTP ${response.status}`);
+  const bytes = new Uint8Array(size);
+  let got = 0;
+  for (const reader = response.body.getReader(); ;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got + value.length > bytes.length) throw new Error(`${name} is larger than its manifest says`);
+    bytes.set(value, got);
+    got += value.length;
+    $("#model-line").textContent = `Loading the model: ${(got / 1e6).toFixed(1)} of ${(size / 1e6).toFixed(1)} MB…`;
+  }
+  if (got !== size) throw new Error(`${name} is ${got} bytes; its manifest says ${size}`);
+  return bytes;
+}
+
+// Offline after the first visit: the service worker keeps every file the page fetches. Wait (briefly) until
+// it controls the page, so the model and onnxruntime's wasm go through it and are downloaded once.
+async function serviceWorker() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  try {
+    await navigator.serviceWorker.register(new URL("../sw.js", import.meta.url), { scope: new URL("../", import.meta.url).pathname });
+    if (navigator.serviceWorker.controller) return;
+    await Promise.race([new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true })),
+      new Promise((r) => setTimeout(r, 4000))]);
+  } catch (e) {
+    console.warn("no service worker: the page will not work offline", e);
+  }
+}
+
+function setupShared(settings) {
+  const prompt = $("#prompt");
+  prompt.value = settings.defaults.prompt;
+  prompt.maxLength = settings.limits.max_prompt_chars;
+  const examples = $("#examples");
+  for (const p of settings.prompts) examples.append(new Option(p, p));
+  examples.addEventListener("change", () => { if (examples.value) prompt.value = examples.value; });
+  $("#description").innerHTML = settings.texts.description;
+  $("#explanation").innerHTML = settings.texts.explanation;
+  $("#model-info").innerHTML = settings.texts.model;
+  $("#legend").innerHTML = settings.prob_bins.map((b) => `<li><span style="background:${b.colour}"></span>${b.label}</li>`).join("");
+  $("#preset-line").textContent = "The reference notebook tried these temperatures: " + settings.notebook_temperatures.join(", ") + ".";
+  const box = $("#plot-temperatures");
+  for (const t of settings.plot_temperature_choices.filter((t) => t <= settings.limits.max_temperature)) {
+    const label = document.createElement("label");
+    const checked = settings.default_plot_temperatures.includes(t) ? " checked" : "";
+    label.innerHTML = `<input type="checkbox" value="${t}"${checked}> ${t === 0 ? "0 (greedy)" : String(t)}`;
+    box.append(label);
+  }
+}
+
+function setupTabs(onHow) {
+  const tabs = [...document.querySelectorAll("[role=tab]")];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => {
+      for (const t of tabs) {
+        t.setAttribute("aria-selected", String(t === tab));
+        document.getElementById(t.getAttribute("aria-controls")).hidden = t !== tab;
+      }
+      clearMessage();
+      if (tab.id === "tab-how") onHow();
+    });
+  }
+}
+
+async function boot() {
+  await serviceWorker();
+  const manifest = await getJSON("manifest.json");
+  const [settings, words, tables] = await Promise.all(["settings", "words", "tokenizer"].map((k) => getJSON(manifest.files[k])));
+  Object.assign(app, { manifest, settings, words: new Words(words), tokenizer: new Tokenizer(tables), Slider });
+  setupShared(settings);
+  const ui = sliders(settings);
+  const which = new URLSearchParams(location.search).get("model") === "small" && manifest.files.small ? "small" : "model";
+  const started = performance.now();
+  const bytes = await getBytes(manifest.files[which], manifest.sizes[which]);
+  app.model = await StepModel.load(bytes, manifest);
+  app.loadMs = performance.now() - started;
+  app.variant = which;
+  const buttons = ["#write", "#compare", "#preset", "#show"].map((s) => $(s));
+  const run = runner(buttons);
+  $("#write").addEventListener("click", () => run(() => write(app, ui)));
+  $("#compare").addEventListener("click", () => run(() => compare(app, ui)));
+  $("#preset").addEventListener("click", () => run(() => preset(app, ui)));
+  $("#show").addEventListener("click", () => run(() => showDistribution(app, ui)));
+  $("#plot-temperatures").addEventListener("change", () => run(() => showDistribution(app, ui)));
+  setupTabs(() => run(() => showDistribution(app, ui)));
+  for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
+  if (manifest.files.curve) {
+    $("#curve").src = new URL(manifest.files.curve, MODEL).href;
+    $("#curve").hidden = false;
+  }
+  $("#model-line").innerHTML = settings.texts.model_line + (which === "small" ? ` (${manifest.small_kind} weights)` : "");
+  buttons.forEach((b) => { b.disabled = false; });
+  app.ui = ui;
+  app.ready = true;
+  document.body.dataset.ready = "true";
+}
+
+boot().catch((e) => {
+  console.error(e);
+  $("#model-line").textContent = "The model could not be loaded.";
+  showMessage(`The model could not be loaded (${e.message ?? e}). Reload the page to try again.`);
+  document.body.dataset.ready = "failed";
+});

@@ -1,0 +1,148 @@
+// lm.sampling in JavaScript: temperature, top-k, top-p (Hugging Face semantics), an inverse-CDF draw.
+//
+// Reproducible everywhere: the random numbers come from xoshiro128** (32-bit integer arithmetic), and
+// every probability from `expm`, built of + - * / only (IEEE-exact in every engine, unlike Math.exp),
+// summed in float64. Temperature 0 is greedy: the first largest logit, as torch.argmax.
+
+export const MIN_TEMPERATURE = 1e-6; // positive temperatures below this sample greedily (lm.sampling)
+
+function splitmix32(state) {
+  let z = (state + 0x9e3779b9) | 0;
+  let x = z;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return [z, (x ^ (x >>> 16)) >>> 0];
+}
+
+// One generator per seed (an integer 0 .. 2**32 - 1); uniform() gives 53-bit floats in [0, 1).
+export class Rng {
+  constructor(seed) {
+    let z = seed >>> 0;
+    this.s = new Uint32Array(4);
+    for (let i = 0; i < 4; i++) [z, this.s[i]] = splitmix32(z);
+  }
+
+  next32() {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  uniform() {
+    const hi = this.next32() >>> 5; // 27 bits
+    const lo = this.next32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+}
+
+function rotl(x, k) {
+  return (x << k) | (x >>> (32 - k));
+}
+
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
+const SCALE = new Float64Array(1);
+const SCALE_BITS = new Uint32Array(SCALE.buffer);
+
+// e**x for x <= 0 (a logit minus the largest), to ~1 ulp, the same in every engine.
+export function expm(x) {
+  if (!(x > -708)) return 0; // -Infinity (a removed token) and anything below the smallest normal
+  const k = Math.round(x / Math.LN2);
+  const r = x - k * LN2_HI - k * LN2_LO; // |r| <= 0.35
+  let p = 1 / 6227020800; // Taylor series to r**13 / 13!
+  for (let n = 12; n >= 1; n--) p = p * r + FACTORIAL_INV[n];
+  p = p * r + 1;
+  SCALE_BITS[0] = 0;
+  SCALE_BITS[1] = (k + 1023) << 20; // 2**k, exactly (little-endian: the high word second)
+  return p * SCALE[0];
+}
+
+const FACTORIAL_INV = (() => {
+  const f = [1];
+  for (let n = 1; n <= 13; n++) f.push(f[n - 1] / n);
+  return f;
+})();
+
+export function argmax(x) {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+// filter_logits: divide by temperature, keep the top-k, then the top-p nucleus; removed entries are -Infinity.
+export function filterLogits(logits, temperature, topK = 0, topP = 1) {
+  const n = logits.length;
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = logits[i] / temperature;
+  if (topK > 0 && topK < n) {
+    const kth = Float64Array.from(x).sort()[n - topK]; // the k-th largest; ties with it stay
+    for (let i = 0; i < n; i++) if (x[i] < kth) x[i] = -Infinity;
+  }
+  if (topP < 1) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b] || a - b); // ascending
+    const probs = softmax(Float64Array.from(order, (i) => x[i]));
+    let mass = 0;
+    for (let j = 0; j < n - 1; j++) { // the most likely token always stays
+      mass += probs[j];
+      if (mass <= 1 - topP) x[order[j]] = -Infinity;
+      else break;
+    }
+  }
+  return x;
+}
+
+export function softmax(x) {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
+  const p = new Float64Array(x.length);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) total += p[i] = expm(x[i] - max);
+  for (let i = 0; i < x.length; i++) p[i] /= total;
+  return p;
+}
+
+// lm.sampling.draw: the first token whose cumulative mass exceeds u * total.
+export function draw(probs, u) {
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) total += probs[i];
+  if (!(total > 0 && Number.isFinite(total))) throw new Error("the probabilities hold nan or inf, or no mass");
+  const target = u * total;
+  let cdf = 0;
+  for (let i = 0; i < probs.length; i++) {
+    cdf += probs[i];
+    if (cdf > target) return i;
+  }
+  return probs.length - 1;
+}
+
+export function distribution(logits, temperature, topK = 0, topP = 1) {
+  if (temperature === 0) {
+    const p = new Float64Array(logits.length);
+    p[argmax(logits)] = 1;
+    return p;
+  }
+  return softmax(filterLogits(logits, temperature, topK, topP));
+}
+
+// One token: greedy at temperature 0 (no random number used), else one uniform from `rng`.
+export function sampleNext(logits, temperature, rng, topK = 0, topP = 1) {
+  if (temperature === 0) return argmax(logits);
+  return draw(distribution(logits, temperature, topK, topP), rng.uniform());
+}
+
+export function entropyBits(probs) {
+  let h = 0;
+  for (const p of probs) if (p > 0) h -= p * Math.log2(p);
+  return Math.max(h, 0);
+}
+
+export function checkTemperature(t) {
+  return t < MIN_TEMPERATURE ? 0 : t;
+}

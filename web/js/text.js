@@ -1,0 +1,100 @@
+// lm.text.detokenize and lm.Generation's continuation/piece in JavaScript: model tokens back to text.
+//
+// Words take their forms from words.json (export.py): `shown` (lm.text.shown: "dorothy" -> "Dorothy")
+// and `capital` (lm.text.capitalise of that form, for a sentence start), by token id.
+
+export const EOS = "<eos>";
+const NO_SPACE_BEFORE = new Set([".", ",", "!", "?", ")", ";", ":", "'"]);
+const NO_SPACE_AFTER = new Set(["("]);
+const SENTENCE_END = new Set([".", "!", "?"]);
+const SUFFIXES = new Set(["s", "t", "ve", "re", "ll", "d", "m"]);
+const OPENING = /^[\[{«‹‘‚‛“„‟]*$/u;
+
+export function isWord(token) {
+  return !NO_SPACE_BEFORE.has(token) && !NO_SPACE_AFTER.has(token) && !OPENING.test(token);
+}
+
+export class Words {
+  constructor(payload) {
+    if (!payload || payload.format !== "lm-web-words") throw new Error("not an lm-web-words file");
+    this.itos = payload.itos;
+    this.shownForms = payload.shown;
+    this.capitalForms = payload.capital;
+    this.unk = payload.unk_index;
+    this.eos = payload.eos_index;
+    this.stoi = new Map(this.itos.map((t, i) => [t, i]));
+  }
+
+  get size() {
+    return this.itos.length;
+  }
+
+  encode(tokens) {
+    return tokens.map((t) => this.stoi.get(t) ?? this.unk);
+  }
+
+  has(token) {
+    return this.stoi.has(token);
+  }
+
+  form(token, capital) {
+    const id = this.stoi.get(token);
+    if (id === undefined) return token === "i" ? "I" : token; // a prompt word: its text is never written
+    return capital ? this.capitalForms[id] : this.shownForms[id];
+  }
+}
+
+// detokenize's state machine: the text of each token in turn, with the space before it.
+export class Detokenizer {
+  constructor(words) {
+    this.words = words;
+    this.capitaliseNext = true;
+    this.glueNext = true;
+    this.previous = null;
+  }
+
+  piece(token) {
+    if (token === EOS) {
+      this.capitaliseNext = this.glueNext = true;
+      this.previous = null;
+      return "\n\n";
+    }
+    const suffix = this.previous === "'" && SUFFIXES.has(token);
+    const space = this.glueNext || suffix || NO_SPACE_BEFORE.has(token) ? "" : " ";
+    let word = token;
+    if (!suffix && isWord(token)) {
+      word = this.words.form(token, this.capitaliseNext);
+      this.capitaliseNext = false;
+    }
+    if (SENTENCE_END.has(token)) this.capitaliseNext = true;
+    this.glueNext = NO_SPACE_AFTER.has(token);
+    this.previous = token;
+    return space + word;
+  }
+}
+
+export function detokenize(tokens, words, context = []) {
+  const d = new Detokenizer(words);
+  context.forEach((t) => d.piece(t));
+  return tokens.map((t) => d.piece(t)).join("");
+}
+
+// The text a stream shows: the prompt as typed, then each new token's piece (lm.Generation.piece).
+export class Story {
+  constructor(prompt, promptTokens, words, tokenizer) {
+    this.prompt = prompt;
+    this.text = prompt;
+    this.count = 0;
+    this.stripFirst = prompt.length > 0 && tokenizer.isSpace(Array.from(prompt).pop());
+    this.detok = new Detokenizer(words);
+    promptTokens.forEach((t) => this.detok.piece(t));
+  }
+
+  add(token) {
+    let piece = this.detok.piece(token);
+    if (this.count === 0 && this.stripFirst) piece = piece.replace(/^ +/, "");
+    this.count += 1;
+    this.text += piece;
+    return piece;
+  }
+}

@@ -1,0 +1,157 @@
+// What the page's buttons do, tab by tab, over the model in the browser (as app.py's Actions).
+
+import { $, Slider, breathe, escape, fill, percent, probBin, showMessage } from "./controls.js";
+import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
+import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
+import { checkTemperature } from "./sampler.js";
+import { Detokenizer, EOS } from "./text.js";
+
+const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
+
+function readShared(app) {
+  const { limits } = app.settings;
+  const prompt = readPrompt($("#prompt").value, limits.max_prompt_chars);
+  const seed = readSeed($("#seed").value, limits.max_seed);
+  const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
+  if (notice) showMessage(notice.message, notice.kind);
+  return { prompt, seed };
+}
+
+export function sliders(settings) {
+  const { limits: L, defaults: D } = settings;
+  const make = (id, options) => new Slider(document.querySelector(`[data-slider="${id}"]`), options);
+  return {
+    temperature: make("temperature", { label: "Temperature", min: 0, max: L.max_temperature, step: 0.05,
+      value: Math.min(D.temperature, L.max_temperature), info: "0 = greedy (always the most likely word); higher = more surprising" }),
+    newTokens: make("new-tokens", { label: "New tokens", min: 0, max: L.max_new_tokens, step: 1, whole: true,
+      value: Math.min(D.new_tokens, L.max_new_tokens), info: "words and punctuation marks to write" }),
+    topK: make("top-k", { label: "Top-k", min: 0, max: L.max_top_k, step: 1, whole: true, value: 0,
+      info: "0 = off; else draw only from the k most likely words" }),
+    topP: make("top-p", { label: "Top-p", min: 0.05, max: 1, step: 0.05, value: 1,
+      info: "1 = off; else draw only from the likeliest words that together have this much probability" }),
+    compareTokens: make("compare-tokens", { label: "New tokens per column", min: 0, max: L.max_new_tokens, step: 1,
+      whole: true, value: Math.min(D.side_by_side_new_tokens, L.max_new_tokens) }),
+    topWords: make("top-words", { label: "Words to show", min: 1, max: L.max_top_words, step: 1, whole: true,
+      value: Math.min(D.top_words, L.max_top_words) }),
+    columns: settings.side_by_side_temperatures.map((t, i) => {
+      const host = document.createElement("div");
+      host.innerHTML = `<div data-slider="column-temperature-${i}"></div><div id="column-text-${i}" class="story"></div>`;
+      $("#columns").append(host);
+      return make(`column-temperature-${i}`, { label: "Temperature", min: 0, max: L.max_temperature, step: 0.05,
+        value: Math.min(t, L.max_temperature) });
+    }),
+  };
+}
+
+// Playground: stream a continuation, each word coloured by its probability, hover for probability and rank.
+export async function write(app, ui) {
+  const { prompt, seed } = readShared(app);
+  const temperature = checkTemperature(ui.temperature.read());
+  const [maxNewTokens, topK, topP] = [ui.newTokens.read(), ui.topK.read(), ui.topP.read()];
+  const story = $("#story");
+  story.dataset.done = "false";
+  story.textContent = prompt;
+  $("#seed-used").value = String(seed);
+  const run = { tokens: 0, start: performance.now(), firstWordMs: null };
+  for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed })) {
+    addPiece(story, item, app.settings.prob_bins);
+    run.tokens += 1;
+    if (run.firstWordMs === null) run.firstWordMs = performance.now() - run.start;
+    await breathe();
+  }
+  run.totalMs = performance.now() - run.start;
+  app.lastRun = run;
+  if (maxNewTokens === 0) showMessage("Max new tokens is 0, so only the prompt is shown.", "info");
+  story.dataset.done = "true";
+}
+
+function addPiece(story, item, bins) {
+  const text = item.text;
+  if (/^\s*$/.test(text)) return story.append(text); // a paragraph break: no colour
+  const lead = text.startsWith(" ") ? " " : "";
+  const span = document.createElement("span");
+  span.className = "word";
+  span.textContent = text.slice(lead.length);
+  span.style.background = probBin(bins, item.prob).colour;
+  span.dataset.prob = String(item.prob);
+  span.dataset.rank = String(item.rank);
+  span.title = `${percent(item.prob)} likely (before temperature), rank ${item.rank}`;
+  story.append(lead, span);
+}
+
+export function explainWord(event) {
+  const span = event.target.closest?.("span.word");
+  if (!span) return;
+  const p = Number(span.dataset.prob);
+  $("#word-info").textContent = `“${span.textContent}”: the model gave it ${percent(p)} (before temperature); ` +
+    `it was its choice number ${span.dataset.rank}.`;
+}
+
+// Side by side: one batched sweep, a column per temperature, the same random numbers in every column.
+export async function compare(app, ui) {
+  const { prompt, seed } = readShared(app);
+  const temps = ui.columns.map((s) => checkTemperature(s.read()));
+  const maxNewTokens = ui.compareTokens.read();
+  $("#compare-seed").value = String(seed);
+  for await (const texts of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
+    texts.forEach((t, i) => { $(`#column-text-${i}`).textContent = t; });
+    await breathe();
+  }
+}
+
+export async function preset(app, ui) {
+  const { prompt, seed } = readShared(app);
+  const temps = app.settings.notebook_temperatures;
+  const maxNewTokens = ui.compareTokens.read();
+  $("#preset-seed").value = String(seed);
+  const table = $("#preset-table");
+  for await (const texts of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
+    fill(table, null, temps.map((t, i) => [g(t), texts[i]]));
+    await breathe();
+  }
+}
+
+// How temperature works: the next-word bars at several temperatures, their entropies, the numbers.
+export async function showDistribution(app, ui) {
+  const prompt = readPrompt($("#prompt").value, app.settings.limits.max_prompt_chars);
+  const temps = [...$("#plot-temperatures").querySelectorAll("input:checked")].map((c) => Number(c.value));
+  if (temps.length === 0) throw new UserError("Choose at least one temperature.");
+  const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
+  if (notice) showMessage(notice.message, notice.kind);
+  const top = ui.topWords.read();
+  const dists = await nextTokenDistribution(app.model, app.words, app.tokenizer, prompt, [...new Set(temps)].sort((a, b) => a - b), top);
+  drawBars(app, dists, prompt);
+  fill($("#entropy-table"), null, dists.map((d) => [g(d.temperature), d.entropy.toFixed(3), (2 ** d.entropy).toFixed(1)]));
+  fill($("#probability-table"), ["next word", ...dists.map((d) => `T = ${g(d.temperature)} (%)`)],
+    dists[0].tokens.map((t, i) => [tokenLabel(t), ...dists.map((d) => (100 * d.probs[i]).toFixed(2))]));
+}
+
+const tokenLabel = (t) => (t === EOS ? "↵ (new line)" : t);
+
+function promptTail(app, prompt) { // page_format._prompt_tail: the last eight words as the tokenizer reads them
+  const plain = { form: (t, capital) => { const w = t === "i" ? "I" : t; return capital ? w.charAt(0).toUpperCase() + w.slice(1) : w; } };
+  const d = new Detokenizer(plain);
+  const words = app.tokenizer.tokenize(prompt).map((t) => d.piece(t)).join("").split(/\s+/).filter(Boolean);
+  const tail = words.slice(-8).join(" ");
+  return tail ? (words.length > 8 ? "... " : "") + tail : "(a new line)";
+}
+
+function drawBars(app, dists, prompt) {
+  const colours = app.settings.temperature_colours;
+  const colour = (t) => colours[g(t)] ?? "#888";
+  const ymax = Math.min(1, Math.max(...dists.flatMap((d) => d.probs)) * 1.15 + 0.02);
+  const groups = dists[0].tokens.map((t, i) => `<div class="group" title="${escape(tokenLabel(t))}">` + dists.map((d) =>
+    `<div class="bar" style="height:${(100 * d.probs[i] / ymax).toFixed(2)}%;background:${colour(d.temperature)}" ` +
+    `title="T = ${g(d.temperature)}: ${percent(d.probs[i])}"></div>`).join("") + "</div>").join("");
+  const labels = dists[0].tokens.map((t) => `<div>${escape(tokenLabel(t))}</div>`).join("");
+  const key = dists.map((d) => `<span><span class="swatch" style="background:${colour(d.temperature)}"></span>` +
+    `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${d.entropy.toFixed(2)} bits)</span>`).join("");
+  $("#bars").style.setProperty("--group", `${dists.length * 7}px`);
+  $("#bars").innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
+    `<p class="scale">probability of coming next: the top of the box is ${percent(ymax)}, a line every ${percent(ymax / 4)}</p>` +
+    `<div class="plot">${groups}</div><div class="labels">${labels}</div><div class="key">${key}</div>`;
+}
+
+export async function feedOnly(app, prompt) { // for the bench: read a prompt, nothing shown
+  return feedPrompt(app.model, app.words, app.tokenizer, prompt);
+}

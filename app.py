@@ -11,7 +11,6 @@ model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
 """
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,8 @@ import gradio as gr
 
 import lm
 import page_format as fmt
-from page_input import named_errors, notice_prompt, read_prompt, read_seed, shown_to_user
+from lm.batching import BatchEngine
+from page_input import env_number, named_errors, notice_prompt, read_prompt, read_seed, shown_to_user
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
@@ -29,30 +29,17 @@ PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown) and its
 
 
 # ------------------------------------------------------------------------------------- limits
-def _env_number(name: str, default, kind=int):
-    """A limit from the environment variable `name`, or `default`; a bad value stops at import."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"environment variable {name} must be a positive {kind.__name__}, got {raw!r}")
-    return value
-
-
-MAX_PROMPT_CHARS = _env_number("MAX_PROMPT_CHARS", 1000)  # a few paragraphs; the prompt is read once
-MAX_NEW_TOKENS = _env_number("MAX_NEW_TOKENS", 300)  # a page of text, a second or two on 2 CPU cores
-MAX_TEMPERATURE = _env_number("MAX_TEMPERATURE", 3.0, float)  # above 3 every model writes word salad
-MAX_TOP_K = _env_number("MAX_TOP_K", 200)
-MAX_TOP_WORDS = _env_number("MAX_TOP_WORDS", 20)  # bars per temperature in the plot
-CONCURRENCY_LIMIT = _env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
-MAX_QUEUE_SIZE = _env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
-MAX_SESSIONS = _env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
-CACHE_MAX_AGE = _env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
-MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # every event that runs the model
+MAX_PROMPT_CHARS = env_number("MAX_PROMPT_CHARS", 1000)  # a few paragraphs; the prompt is read once
+MAX_NEW_TOKENS = env_number("MAX_NEW_TOKENS", 300)  # a page of text, a second or two on 2 CPU cores
+MAX_TEMPERATURE = env_number("MAX_TEMPERATURE", 3.0, float)  # above 3 every model writes word salad
+MAX_TOP_K = env_number("MAX_TOP_K", 200)
+MAX_TOP_WORDS = env_number("MAX_TOP_WORDS", 20)  # bars per temperature in the plot
+CONCURRENCY_LIMIT = env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
+MAX_QUEUE_SIZE = env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
+MAX_SESSIONS = env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
+CACHE_MAX_AGE = env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
+MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # the events that run the model
+WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of one batch (lm.batching)
 
 DEFAULT_PROMPT = "The lion was afraid, but"
 DEFAULT_NEW_TOKENS = 60
@@ -70,6 +57,9 @@ class Actions:
 
     def __init__(self, model, vocab):
         self.model, self.vocab = model, vocab
+        # Every Write on the page is a row of one batched step (a class of 32 at once costs little more
+        # than one student), and sends its words in chunks of at most one per 50 ms, not one per word.
+        self.engine = BatchEngine(model, vocab, max_rows=WRITERS)
 
     def _read(self, prompt, seed) -> tuple[str, int]:
         prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
@@ -77,13 +67,14 @@ class Actions:
         return prompt, seed
 
     @shown_to_user
-    def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed):
+    def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
         """Stream a continuation of `prompt`. Yields (text so far, coloured tokens, seed used)."""
         prompt, seed = self._read(prompt, seed)
         story = fmt.StoryText(prompt)
-        for item in lm.stream(self.model, self.vocab, prompt, max_new_tokens=max_new_tokens, temperature=temperature,
-                              top_k=top_k, top_p=top_p, seed=seed, stop_at_eos=False):
-            story.add(item)
+        for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos):
+            for item in chunk:
+                story.add(item)
             yield story.text, list(story.spans), str(seed)
         if max_new_tokens == 0:
             gr.Info("Max new tokens is 0, so only the prompt is shown.")
@@ -144,6 +135,7 @@ def playground_tab(actions: Actions, prompt, seed) -> None:
                 top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p",
                                   info="1 = off; else draw only from the likeliest words that together have this "
                                        "much probability")
+            stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
             go = gr.Button("Write", variant="primary", elem_id="generate-button")
             seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
                                    max_lines=1, elem_id="seed-used")
@@ -154,8 +146,9 @@ def playground_tab(actions: Actions, prompt, seed) -> None:
                 label="Each new word coloured by how likely the model thought it was (before temperature)",
                 color_map=fmt.COLOR_MAP, show_legend=True, combine_adjacent=False, elem_id="story-colours",
                 elem_classes=["story-colours"])
-    go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed],
-             outputs=[story, colours, seed_used], api_name="generate", show_progress="minimal", **MODEL_QUEUE)
+    go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos],
+             outputs=[story, colours, seed_used], api_name="generate", show_progress="minimal",
+             concurrency_limit=WRITERS, concurrency_id="write")
 
 
 def side_by_side_tab(actions: Actions, prompt, seed) -> None:

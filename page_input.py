@@ -10,6 +10,8 @@ import contextlib
 import functools
 import html
 import inspect
+import math
+import os
 import unicodedata
 
 import gradio as gr
@@ -126,3 +128,17 @@ def notice_prompt(prompt: str, vocab) -> list[str]:
             gr.Warning(f"The model does not know {len(unknown)} word(s) of the prompt: {shown}. "
                        "It reads them as &lt;unk&gt; (unknown).")
     return unknown
+
+
+def env_number(name: str, default, kind=int):
+    """A limit from the environment variable `name`, or `default`; a bad value stops at import."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"environment variable {name} must be a positive {kind.__name__}, got {raw!r}")
+    return value

@@ -19,10 +19,11 @@ from pathlib import Path
 from lm import checkpoint
 from lm.card import CURVE_NAME, RESULTS_NAME
 from lm.cli import CLIError, Parser, run_main
+from lm.config import RECIPES, TrainConfig
 from lm.files import is_temp_of, read_seal
 from lm.hub import CONFIG_NAME, MODEL_TYPE, VOCAB_NAME, WEIGHTS_NAME
 from lm.model import LMConfig
-from lm.training import RECIPES, RUN_FILES, TrainConfig
+from lm.training import RUN_FILES
 from lm.vocab import VOCAB_FORMAT
 
 # Flags: every TrainConfig field, and every LMConfig field but vocab_size (it comes from the corpus).

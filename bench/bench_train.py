@@ -112,9 +112,10 @@ class OurLoop:
     """train()'s inner loop: lm.training.train_step over iter_batches, loss summed on the device."""
 
     def __init__(self, args, vocab_size, data, device):
+        from lm.config import TrainConfig
         from lm.data import iter_batches
         from lm.model import LMConfig, LSTMLanguageModel
-        from lm.training import TrainConfig, make_optimizer, train_step
+        from lm.training import make_optimizer, train_step
 
         model_config = LMConfig(vocab_size, args.emb_dim, args.hid_dim, args.num_layers, args.dropout)
         cfg = TrainConfig(batch_size=data.size(0), seq_len=args.seq_len, model=model_config, lr=args.lr,

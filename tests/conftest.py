@@ -7,6 +7,7 @@ every test gets its own Hugging Face caches with offline mode on.
 """
 
 import copy
+import pickle
 
 import datasets
 import huggingface_hub.constants
@@ -49,6 +50,16 @@ def private_hf_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub_cache))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     return hub_cache
+
+
+@pytest.fixture
+def no_pickle(monkeypatch):
+    """Fail the test if anything unpickles while it runs (model files are safetensors only)."""
+    def trap(*args, **kwargs):
+        raise AssertionError("something tried to unpickle")
+    monkeypatch.setattr(torch, "load", trap)
+    monkeypatch.setattr(pickle, "load", trap)
+    monkeypatch.setattr(pickle, "loads", trap)
 
 
 def build_vocab() -> Vocab:

@@ -310,16 +310,17 @@ def _raw_generate(url: str, body: str) -> str:
 
 def test_a_lone_surrogate_from_a_raw_http_client(served):
     """gradio_client cannot even encode a lone surrogate; a hand-made JSON body can."""
-    stream = _raw_generate(served[3], json.dumps({"data": ["the \ud83d lion", 1.0, 0, 1.0, 5, "8"]}, ensure_ascii=True))
+    stream = _raw_generate(served[3], json.dumps({"data": ["the \ud83d lion", 1.0, 0, 1.0, 5, "8", False]},
+                                                  ensure_ascii=True))
     assert "event: complete" in stream and "event: error" not in stream
     final = json.loads(stream.split("event: complete")[1].split("data:", 1)[1].strip())
     assert final[0].startswith("the   lion") and final[2] == "8"  # as typed, the surrogate made a space
 
 
 @pytest.mark.parametrize("data, message", [
-    ('["the", NaN, 0, 1.0, 5, "8"]', "temperature must be a finite number"),  # Gradio's range check lets NaN by
-    ('["the", 1, 0, Infinity, 5, "8"]', "Top-p must be a number from 0.05 to 1; got inf."),
-    ('["the", 1, 0, 1.0, NaN, "8"]', "New tokens must be a whole number from 0 to 300; got nan."),
+    ('["the", NaN, 0, 1.0, 5, "8", false]', "temperature must be a finite number"),  # Gradio's range check lets NaN by
+    ('["the", 1, 0, Infinity, 5, "8", false]', "Top-p must be a number from 0.05 to 1; got inf."),
+    ('["the", 1, 0, 1.0, NaN, "8", false]', "New tokens must be a whole number from 0 to 300; got nan."),
 ])
 def test_not_a_number_from_a_raw_http_client(served, data, message):
     """JSON has no NaN or Infinity, but Python's parser takes them; gradio_client cannot send them."""
@@ -513,5 +514,26 @@ def test_limits_follow_the_environment():
 def test_a_bad_limit_stops_the_app(monkeypatch, bad):
     monkeypatch.setenv("MAX_NEW_TOKENS", bad)
     with pytest.raises(ValueError) as caught:
-        app._env_number("MAX_NEW_TOKENS", 300)
+        app.env_number("MAX_NEW_TOKENS", 300)
     assert f"environment variable MAX_NEW_TOKENS must be a positive int, got {bad!r}" in str(caught.value)
+
+
+def test_stop_at_the_end_of_the_paragraph(served):
+    client, model, vocab, _ = served
+    for stop in (False, True):
+        text = client.predict(PROMPT, 1.0, 0, 1.0, 80, "11", stop, api_name="/generate")[0]
+        expected = lm.generate(model, vocab, PROMPT, max_new_tokens=80, temperature=1.0, seed=11, stop_at_eos=stop)
+        assert text == expected.text
+    assert "\n\n" not in text  # stopped: one paragraph
+
+
+def test_a_class_writing_at_once_gets_what_each_would_get_alone(served):
+    """32 students press Write together: every stream is a row of one batch, and each equals its solo run."""
+    client, model, vocab, url = served
+
+    def student(i):
+        return Client(url, verbose=False).predict(PROMPT, 0.5 + i / 20, 0, 1.0, 30, str(i), api_name="/generate")[0]
+
+    with ThreadPoolExecutor(32) as pool:
+        texts = list(pool.map(student, range(32)))
+    assert texts == [_reference(model, vocab, PROMPT, 30, 0.5 + i / 20, i).text for i in range(32)]

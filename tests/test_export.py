@@ -8,10 +8,7 @@ Skipped without onnx/onnxruntime (or node for the JS tests), unless `CI` is set:
 """
 
 import json
-import os
 import random
-import shutil
-import subprocess
 import sys
 import unicodedata
 from pathlib import Path
@@ -26,17 +23,13 @@ sys.path.insert(0, str(ROOT))
 import export  # noqa: E402
 import lm  # noqa: E402
 from tests.conftest import build_vocab, make_model  # noqa: E402
+from tests.node_helpers import js, need, node  # noqa: E402
 
 BUNDLED = ROOT / "assets" / "oz-lstm"
 PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of glass,",
            "The wizard looked at the map and said "]
 
 
-def _need(ok: bool, why: str):
-    if not ok:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{why}, and CI is set: these tests must run")
-        pytest.skip(why)
 
 
 @pytest.fixture(autouse=True)
@@ -45,19 +38,11 @@ def _onnx():
         try:
             __import__(name)
         except ImportError:
-            _need(False, f"{name} is not installed (pip install -r requirements-dev.txt)")
+            need(False, f"{name} is not installed (pip install -r requirements-dev.txt)")
 
 
-def _node(script: str, *args) -> str:
-    _need(shutil.which("node") is not None, "node is not installed")
-    done = subprocess.run(["node", "--input-type=module", "-e", script, *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
-def _js(module: str) -> str:
-    return (ROOT / "web" / "js" / module).as_uri()
 
 
 # ------------------------------------------------------------------------------------ ONNX parity
@@ -142,7 +127,7 @@ def test_bundled_page_files(bundled_export):
 
 
 def test_space_folder_and_cli(tmp_path, capsys):
-    _need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (npm ci)")
+    need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (npm ci)")
     out = tmp_path / "space"
     export.main(["--model", str(BUNDLED), "--space", "--out", str(out), "--small", "none", "--no-measure"])
     assert f"wrote {out}: model " in capsys.readouterr().out
@@ -216,7 +201,7 @@ def test_js_tokenizer_equals_lm_tokenize(tmp_path):
     (tmp_path / "tables.json").write_text(json.dumps(export.tokenizer_tables()), encoding="utf-8")
     strings = adversarial() + generated_corpus() + random_codepoints()
     (tmp_path / "strings.json").write_text(json.dumps(strings), encoding="utf-8")
-    got = json.loads(_node(TOKENIZE_JS, _js("tokenizer.js"), tmp_path / "tables.json", tmp_path / "strings.json"))
+    got = json.loads(node(TOKENIZE_JS, js("tokenizer.js"), tmp_path / "tables.json", tmp_path / "strings.json"))
     wrong = [(s, lm.tokenize(s), g) for s, g in zip(strings, got) if lm.tokenize(s) != g]
     assert len(got) == len(strings) and not wrong, wrong[:5]
 
@@ -246,7 +231,7 @@ def test_js_detokenize_equals_lm(tmp_path):
     (tmp_path / "words.json").write_text(json.dumps(export.words_payload(vocab)), encoding="utf-8")
     (tmp_path / "tables.json").write_text(json.dumps(export.tokenizer_tables()), encoding="utf-8")
     (tmp_path / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
-    got = json.loads(_node(DETOKENIZE_JS, _js("text.js"), _js("tokenizer.js"), tmp_path / "words.json",
+    got = json.loads(node(DETOKENIZE_JS, js("text.js"), js("tokenizer.js"), tmp_path / "words.json",
                            tmp_path / "tables.json", tmp_path / "cases.json"))
     for (prompt, tokens), (plain, text) in zip(cases, got):
         g = lm.Generation(prompt, lm.tokenize(prompt), tokens=tokens, display=vocab.display)

@@ -17,7 +17,6 @@ sparse files made with truncate). Pins down:
 import json
 import math
 import os
-import pickle
 import random
 import subprocess
 import sys
@@ -37,14 +36,7 @@ FAST = 3.0  # seconds: every refusal here takes milliseconds; this is a busy mac
 GB = 2**30
 
 
-@pytest.fixture(autouse=True)
-def no_pickle(monkeypatch):
-    """Fail the test if anything unpickles while it runs."""
-    def trap(*args, **kwargs):
-        raise AssertionError("something tried to unpickle")
-    monkeypatch.setattr(torch, "load", trap)
-    monkeypatch.setattr(pickle, "load", trap)
-    monkeypatch.setattr(pickle, "loads", trap)
+pytestmark = pytest.mark.usefixtures("no_pickle")  # nothing may unpickle in these tests (conftest)
 
 
 def make(vocab, **options) -> LSTMLanguageModel:

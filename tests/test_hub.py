@@ -16,7 +16,6 @@ Pins down:
 
 import json
 import os
-import pickle
 import shutil
 from pathlib import Path
 
@@ -42,14 +41,6 @@ def logits_of(model, vocab):
         return model.eval()(src)[0]
 
 
-@pytest.fixture
-def no_pickle(monkeypatch):
-    """Fail the test if anything unpickles while it runs."""
-    def trap(*args, **kwargs):
-        raise AssertionError("something tried to unpickle")
-    monkeypatch.setattr(torch, "load", trap)
-    monkeypatch.setattr(pickle, "load", trap)
-    monkeypatch.setattr(pickle, "loads", trap)
 
 
 # ------------------------------------------------------------------------------ round trips

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))  # train.py is a script at the repository root
 import lm  # noqa: E402
 import train as train_cli  # noqa: E402
 from lm.card import write_results  # noqa: E402
+from lm.config import RECIPES, TrainConfig  # noqa: E402
 from lm.data import num_chunks  # noqa: E402
 from lm.files import is_temp_of, seal_matches  # noqa: E402
-from lm.training import RECIPES, TrainConfig  # noqa: E402
 
 MODEL_FILES = {"model.safetensors", "config.json", "vocab.json", "README.md", "training_curve.png",
                "training_results.json"}

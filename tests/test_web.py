@@ -16,8 +16,6 @@ import functools
 import http.server
 import json
 import os
-import shutil
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import export  # noqa: E402
 import lm  # noqa: E402
+from tests.node_helpers import js, need, node  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BUNDLED = ROOT / "assets" / "oz-lstm"
@@ -36,23 +35,10 @@ PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of gl
            "The wizard looked at the map and said "]  # the last ends in a space: the page adds none
 
 
-def _need(ok: bool, why: str):
-    if not ok:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{why}, and CI is set: the web tests must run")
-        pytest.skip(why)
 
 
-def _node(script: str, *args) -> str:
-    _need(shutil.which("node") is not None, "node is not installed")
-    done = subprocess.run(["node", "--input-type=module", "-e", script, *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
-def _js(module: str) -> str:
-    return (ROOT / "web" / "js" / module).as_uri()
 
 
 # ------------------------------------------------------------------------------ the sampler, in node
@@ -77,7 +63,7 @@ process.stdout.write(JSON.stringify({ u, u0, worst, greedy: s.sampleNext(logits,
 def test_js_sampler_is_pinned_and_matches_lm_sampling():
     import torch
 
-    got = json.loads(_node(SAMPLER_JS, _js("sampler.js")))
+    got = json.loads(node(SAMPLER_JS, js("sampler.js")))
     # The same seed gives these numbers in every engine (integer arithmetic); a change here changes every text.
     assert got["u0"] == [3809008728, 1133695204]
     assert got["u"] == pytest.approx([0.6606157208001621, 0.1117019639532224, 0.0791056456144914, 0.015209237180418],
@@ -94,8 +80,8 @@ def test_js_sampler_is_pinned_and_matches_lm_sampling():
 # ------------------------------------------------------------------------------------- the page
 @pytest.fixture(scope="module")
 def space(tmp_path_factory):
-    _need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
-    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
+    need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
+    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
     folder = tmp_path_factory.mktemp("web") / "space"
     export.write_space(BUNDLED, folder, measure=False)
     return folder

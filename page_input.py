@@ -73,7 +73,24 @@ def named_errors(demo: gr.Blocks) -> gr.Blocks:
         else:
             continue
         component.preprocess = _naming(component.label, takes, component.preprocess)
+    demo.validate_inputs = _counting(demo.validate_inputs)
     return demo
+
+
+def _counting(gradio_validate):
+    """Gradio's check that a request holds a value for every input, its refusal worded for the caller
+    (Gradio's own is a ValueError that reaches an API caller as an empty error and the log as a traceback)."""
+    def validate_inputs(block_fn, inputs):
+        try:
+            gradio_validate(block_fn, inputs)  # too few
+            if len(inputs) > len(block_fn.inputs):  # Gradio drops the rest silently
+                raise ValueError(len(inputs))
+        except ValueError:
+            fields = ", ".join(getattr(block, "label", None) or type(block).__name__ for block in block_fn.inputs)
+            raise user_error(f"/{block_fn.api_name} takes {len(block_fn.inputs)} values ({fields}); "
+                             f"got {len(inputs)}.") from None
+
+    return validate_inputs
 
 
 def _naming(label: str, takes: str, gradio_preprocess):

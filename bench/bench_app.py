@@ -46,25 +46,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def start_server(model: str, port: int, timeout: float):
-    """Launch app.py; return (process, url, seconds until an API call first succeeded)."""
+def start_server(model: str, port: int, timeout: float, app: Path = ROOT / "app.py", env: dict | None = None):
+    """Launch `app` (app.py, or another copy of it) on 127.0.0.1 with `env` added to the environment;
+    return (process, url, seconds until an API call first succeeded)."""
     from gradio_client import Client
 
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(app), "--model", model, "--port", str(port), "--host", "127.0.0.1"],
+                            cwd=app.parent, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     while True:
         if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with code {proc.returncode}: {proc.stderr.read().strip()}")
+            raise SystemExit(f"{app.name} exited with code {proc.returncode}: {proc.stderr.read().strip()}")
         if time.perf_counter() - t0 > timeout:
             proc.terminate()
-            raise SystemExit(f"app.py did not answer within {timeout:.0f} s")
+            raise SystemExit(f"{app.name} did not answer within {timeout:.0f} s")
         try:
             Client(url, verbose=False).predict(api_name="/model_info")
             return proc, url, time.perf_counter() - t0
         except Exception:  # not listening yet
             time.sleep(0.05)
+
+
+def write_json(path: Path | None, results: dict) -> None:
+    """`--json PATH`: the results, for a later look."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def playground(client, max_new_tokens: int, seed: int, temperature: float = 1.0):
@@ -189,9 +198,7 @@ def main(argv=None) -> dict:
           f"{crowd['requests_per_s']:.1f} requests/s, wall {crowd['wall_s']:.1f} s")
     for e in crowd["first_errors"]:
         print("  error:", e)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(args.json, results)
     return results
 
 

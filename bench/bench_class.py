@@ -22,7 +22,6 @@ Targets from the issue (2-core CPU, bundled model, 32 clients x 100 words at tem
 
 import argparse
 import collections
-import json
 import os
 import shutil
 import signal
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import PROMPT, free_port, percentile
+from bench_app import PROMPT, free_port, percentile, start_server, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"p95_first_s": 0.5, "p95_last_over_lone": 3.0}
@@ -58,27 +57,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_server(app: Path, model: str, port: int, env: dict, timeout: float):
-    """Launch the app; return (process, url) once an API call succeeds."""
-    from gradio_client import Client
-
-    url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, str(app), "--model", model, "--port", str(port)], cwd=app.parent,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    t0 = time.perf_counter()
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"{app.name} exited with code {proc.returncode}: {proc.stderr.read().strip()}")
-        if time.perf_counter() - t0 > timeout:
-            proc.terminate()
-            raise SystemExit(f"{app.name} did not answer within {timeout:.0f} s")
-        try:
-            Client(url, verbose=False).predict(api_name="/model_info")
-            return proc, url
-        except Exception:  # not listening yet
-            time.sleep(0.1)
 
 
 def submit(client, tokens: int, seed: int, temperature: float):
@@ -271,7 +249,7 @@ def main(argv=None) -> dict:
     results = {"app": str(args.app), "app_env": args.app_env, "model": args.model, "tokens": args.tokens,
                "temperature": args.temperature, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
     port = free_port()
-    proc, url = start_server(args.app, args.model, port, env, args.start_timeout)
+    proc, url, _ = start_server(args.model, port, args.start_timeout, app=args.app, env=env)
     profiler = None
     try:
         results["lone"] = lone(url, args.tokens, args.temperature, args.lone_repeats)
@@ -295,9 +273,7 @@ def main(argv=None) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
     report(results)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(args.json, results)
     return results
 
 

@@ -21,7 +21,6 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_app import free_port, start_server, write_json  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = 10**400  # a valid JSON integer, far past any float
 TARGET = 0.10  # |ratio - 1| at most this
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -51,30 +47,6 @@ def rss_mb(pid: int) -> float:
 
 def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
-
-
-def start_server(model: str, port: int, tmp: Path, timeout: float, env: dict):
-    import httpx
-
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio"), **env}
-    env.pop("GRADIO_SERVER_NAME", None)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port),
-                             "--host", "127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    t0 = time.perf_counter()
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with code {proc.returncode}: {proc.stderr.read().strip()}")
-        if time.perf_counter() - t0 > timeout:
-            proc.kill()
-            raise SystemExit(f"app.py did not answer within {timeout:.0f} s")
-        try:
-            if httpx.get(f"{url}gradio_api/info", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:  # not listening yet
-            pass
-        time.sleep(0.2)
 
 
 # ------------------------------------------------------------------------------ the requests
@@ -104,7 +76,8 @@ def plan(prompts: list[str], tokens: int) -> list:
     """One cycle of 50 requests: (name, expected outcome, what to send)."""
     p = lambda i: prompts[i % len(prompts)]
     good = [
-        *[(f"generate-{i}", "complete", ("generate", [p(i), 0.5 + 0.1 * i, 0, 1.0, tokens, str(i)])) for i in range(9)],
+        *[(f"generate-{i}", "complete", ("generate", [p(i), 0.5 + 0.1 * i, 0, 1.0, tokens, str(i), False]))
+          for i in range(9)],
         *[(f"client-generate-{i}", "complete", ("client", [p(i), 0.9, 5, 0.9, tokens, str(i)])) for i in range(4)],
         *[(f"compare-{i}", "complete", ("compare", [p(i), 0, 0.5, 1.0, 1.5, tokens, str(i)])) for i in range(5)],
         *[(f"preset-{i}", "complete", ("notebook_preset", [p(i), tokens, str(i)])) for i in range(3)],
@@ -113,14 +86,14 @@ def plan(prompts: list[str], tokens: int) -> list:
         *[(f"model-info-{i}", "complete", ("model_info", [])) for i in range(10)],
     ]
     bad = [
-        ("huge-temperature", "error", ("generate", [p(0), HUGE, 0, 1.0, tokens, "1"])),
+        ("huge-temperature", "error", ("generate", [p(0), HUGE, 0, 1.0, tokens, "1", False])),
         ("huge-words", "error", ("distribution", [p(0), [1.0], HUGE])),
         ("too-few", "error", ("compare", [p(0), 0, 1, 2])),
         ("too-many", "error", ("notebook_preset", [p(0), tokens, "1", "extra"])),
-        ("wrong-type", "error", ("generate", [p(0), "hot", 0, 1.0, tokens, "1"])),
+        ("wrong-type", "error", ("generate", [p(0), "hot", 0, 1.0, tokens, "1", False])),
         ("not-a-list", "http 422", ("generate", {"prompt": p(0)})),
         ("bad-seed", "error", ("notebook_preset", [p(0), tokens, "seed"])),
-        ("long-prompt", "error", ("generate", ["x" * 5000, 1.0, 0, 1.0, tokens, "1"])),
+        ("long-prompt", "error", ("generate", ["x" * 5000, 1.0, 0, 1.0, tokens, "1", False])),
     ]
     uploads = [("upload-empty", "upload", ("upload", 0)), ("upload-big", "upload", ("upload", 200_000))]
     # 43 good + 8 bad + 2 uploads = 53; drop a few model_info calls to make an even 50
@@ -204,8 +177,9 @@ def main(argv=None) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         tmp = Path(tmp)
-        proc, url = start_server(args.model, free_port(), tmp, args.start_timeout,
-                                 {"CACHE_MAX_AGE": str(args.cache_seconds)})
+        # A private TMPDIR: every file the server writes (Gradio's cache, uploads, temporaries) is counted.
+        env = {"TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio"), "CACHE_MAX_AGE": str(args.cache_seconds)}
+        proc, url, _ = start_server(args.model, free_port(), args.start_timeout, env=env)
         try:
             soak = Soak(url, proc.pid, tmp, args.requests, args.checkpoint, args.workers, args.tokens)
             soak.run()
@@ -244,9 +218,7 @@ def main(argv=None) -> dict:
           f"| unexpected: {len(soak.unexpected)}")
     for u in results["first_unexpected"]:
         print("  unexpected:", u)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(args.json, results)
     return results
 
 

@@ -2,6 +2,7 @@
 
     python bench/bench_text.py                                   # the bundled model
     python bench/bench_text.py --model assets/oz-lstm --model /tmp/old-oz-lstm   # two models, same samples
+    python bench/bench_text.py --corpus ../shared/corpora/oz     # and the books' own paragraph ends
 
 For each model: 50 seeds x 4 prompts, 100 new tokens each at temperature 0.8 (stop_at_eos=False).
 - Line breaks: the share of generated `<eos>` (a paragraph break) that follow a token other than
@@ -12,6 +13,7 @@ For each model: 50 seeds x 4 prompts, 100 new tokens each at temperature 0.8 (st
 """
 
 import argparse
+import collections
 import re
 import sys
 from pathlib import Path
@@ -29,6 +31,7 @@ ENDS = {".", "!", "?", "'"}
 def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
     model, vocab = lm.load_pretrained(source)
     breaks = mid = lower = words = 0
+    after = collections.Counter()  # the words mid-sentence breaks come after
     examples = []
     for prompt in PROMPTS:
         for seed in range(seeds):
@@ -37,7 +40,9 @@ def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
             for prev, token in zip(before, g.tokens):
                 if token == "<eos>":
                     breaks += 1
-                    mid += prev not in ENDS
+                    if prev not in ENDS:
+                        mid += 1
+                        after[prev] += 1
             for word in re.findall(r"[^\W\d_][\w'-]*", g.continuation):
                 words += 1
                 form = vocab.shown(word.lower())
@@ -45,7 +50,18 @@ def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
                     lower += 1
                     examples.append(word)
     return {"breaks": breaks, "mid": mid, "share": mid / max(breaks, 1), "words": words, "lower": lower,
-            "examples": sorted(set(examples))[:10]}
+            "examples": sorted(set(examples))[:10],
+            "after": after.most_common(5)}
+
+
+def books_share(source: str, split: str = "train") -> tuple[int, int]:
+    """The books' own paragraphs: (how many end in a token other than . ! ? ', how many there are).
+    The measure cannot fairly go below this: "he said" before a quoted paragraph, chapter headings,
+    "by L. Frank Baum" end paragraphs in the books too."""
+    from lm.data import load_split_lines
+
+    ends = [tokens[-1] for tokens in map(lm.tokenize, load_split_lines(source, split)) if tokens]
+    return sum(end not in ENDS for end in ends), len(ends)
 
 
 def main(argv=None) -> None:
@@ -55,12 +71,20 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, default=50)
     p.add_argument("--tokens", type=int, default=100)
     p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--corpus", help="also measure the books themselves (a corpus folder or dataset id), e.g. "
+                                    "../shared/corpora/oz")
     args = p.parse_args(argv)
+    if args.corpus:
+        for split in ("train", "test"):
+            mid, total = books_share(args.corpus, split)
+            print(f"the books ({args.corpus}, {split}): {mid} of {total} paragraphs end mid-sentence "
+                  f"({mid / total:.1%})")
     for source in args.model or [str(ROOT / "assets" / "oz-lstm")]:
         r = measure(source, args.seeds, args.tokens, args.temperature)
         print(f"{source}: {r['mid']} of {r['breaks']} generated paragraph breaks mid-sentence ({r['share']:.1%}, "
               f"target <= 10%); {r['lower']} of {r['words']} words in lower case though their display form is "
               f"capitalised{' (' + ', '.join(r['examples']) + ')' if r['examples'] else ''}")
+        print("  mid-sentence breaks most often follow: " + ", ".join(f"{w} ({n})" for w, n in r["after"]))
 
 
 if __name__ == "__main__":

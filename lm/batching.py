@@ -31,6 +31,8 @@ from .generation import Generation, StreamToken, read_prompt
 from .sampling import check_sampling, check_temperature, sample_next_token
 
 _END = object()  # a row's last message: no more tokens
+UPDATES_PER_SECOND = 100  # lists a second the whole server sends, when many stream (measured: bench/bench_class.py)
+MAX_PACE = 0.25  # seconds: the longest a stream waits between lists, however busy the server
 
 
 class _Row:
@@ -60,6 +62,7 @@ class BatchEngine:
         self._lock = threading.Lock()
         self._waiting: deque[_Row] = deque()  # read, not yet in the batch
         self._worker: threading.Thread | None = None  # alive while there is work; started on demand
+        self._writing = 0  # streams between their first row and their last list
         # Counters for benches: batched steps, rows stepped, the largest batch, seconds in each part.
         self.stats = {"steps": 0, "rows": 0, "peak_rows": 0, "step_s": 0.0, "sample_s": 0.0}
 
@@ -92,6 +95,8 @@ class BatchEngine:
                          display=self.vocab.display)
         row = _Row(logits, hidden, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
         self._enqueue(row)
+        with self._lock:
+            self._writing += 1
         try:
             due = 0.0
             while True:
@@ -113,9 +118,22 @@ class BatchEngine:
                     yield chunk
                 if messages[-1] is _END:
                     return
-                due = time.monotonic() + interval
+                due = time.monotonic() + self._pace(interval)
         finally:
             row.cancelled = True  # closed, failed or done: the worker drops the row at its next step
+            with self._lock:
+                self._writing -= 1
+
+    def _pace(self, interval: float) -> float:
+        """Seconds until a stream's next list: `interval`, stretched when many streams write at once.
+        Each list costs the server a fixed amount (Gradio's postprocessing, diff and send), so 32 streams
+        at 20 lists a second cost more than the model; the whole server is held near
+        UPDATES_PER_SECOND lists, but never more than MAX_PACE between a stream's lists."""
+        if interval <= 0:
+            return 0.0
+        with self._lock:
+            writing = self._writing
+        return min(max(interval, writing / UPDATES_PER_SECOND), max(interval, MAX_PACE))
 
     # ---------------------------------------------------------------------------------- the worker
     def _enqueue(self, row: _Row) -> None:

@@ -70,15 +70,16 @@ def check_vocab(vocab, model) -> None:
         raise ValueError(f"vocab must have the model's {model.config.vocab_size:,} tokens, got {len(vocab):,}")
 
 
-def check_ids(name: str, ids, vocab_size: int) -> None:
-    """A 1-D int64/int32 tensor of token ids, each in [0, vocab_size)."""
+def check_ids(name: str, ids, vocab_size: int | None = None, dims: int = 1) -> None:
+    """A `dims`-D int64/int32 tensor of token ids, each in [0, vocab_size) (any ids when vocab_size is None)."""
+    shape = "1-D" if dims == 1 else f"{dims}-D (rows, columns)"
     if not isinstance(ids, torch.Tensor):
-        raise ValueError(f"{name} must be a 1-D tensor of token ids, got {type(ids).__name__}")
+        raise ValueError(f"{name} must be a {shape} tensor of token ids, got {type(ids).__name__}")
     if ids.dtype not in ID_DTYPES:
         raise ValueError(f"{name} must hold integer token ids (torch.int64 or torch.int32), got {ids.dtype}")
-    if ids.dim() != 1:
-        raise ValueError(f"{name} must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}")
-    if ids.numel():
+    if ids.dim() != dims:
+        raise ValueError(f"{name} must be a {shape} tensor of token ids, got shape {tuple(ids.shape)}")
+    if vocab_size is not None and ids.numel():
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= vocab_size:
             raise ValueError(f"{name} must hold token ids in [0, {vocab_size}), got ids from {low} to {high}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import check_int
+from .checks import check_ids, check_int
 from .files import local_folder
 from .text import tokenize, tokenize_cased
 from .vocab import Vocab
@@ -214,8 +214,7 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
 
         batchify(torch.arange(7), 2) -> [[0, 1, 2], [3, 4, 5]]
     """
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be a 1-D tensor, got shape {tuple(ids.shape)}")
+    check_ids("ids", ids)
     check_int("batch_size", batch_size, 1)
     n = ids.numel() // batch_size
     if n < 2:  # one input and its target need two ids per row
@@ -243,8 +242,11 @@ def get_batch(data: torch.Tensor, i: int, seq_len: int) -> tuple[torch.Tensor, t
     Both are (B, seq_len); a chunk whose target would run past the last column
     is a ValueError (use ``trim`` / ``iter_batches`` to get only full chunks).
     """
+    check_ids("data", data, dims=2)
+    check_int("i", i)
+    check_int("seq_len", seq_len, 1)
     n = data.size(1)
-    if i < 0 or i + seq_len >= n:
+    if i + seq_len >= n:
         raise ValueError(f"chunk at column {i} with seq_len={seq_len} needs {i + seq_len + 1} columns, data has {n}")
     src = data[:, i : i + seq_len]  # (B, T)
     target = data[:, i + 1 : i + 1 + seq_len]  # (B, T)
@@ -266,6 +268,7 @@ def trim(data: torch.Tensor, seq_len: int) -> torch.Tensor:
     N' = N - (N - 1) % seq_len, so N' - 1 is a multiple of seq_len, as in the
     reference notebook. batchify's N >= 2 guarantees N' >= 1.
     """
+    check_ids("data", data, dims=2)
     check_int("seq_len", seq_len, 1)
     n = data.size(1)
     return data[:, : n - (n - 1) % seq_len]  # (B, N')

@@ -537,3 +537,21 @@ def test_a_class_writing_at_once_gets_what_each_would_get_alone(served):
     with ThreadPoolExecutor(32) as pool:
         texts = list(pool.map(student, range(32)))
     assert texts == [_reference(model, vocab, PROMPT, 30, 0.5 + i / 20, i).text for i in range(32)]
+
+
+@pytest.mark.parametrize("endpoint, data, message", [
+    ("generate", ["the", 1.0, 0, 1.0, 5], "/generate takes 7 values (Prompt"),
+    ("generate", [], "got 0."),
+    ("generate", ["the", 1.0, 0, 1.0, 5, "8", False, 7], "/generate takes 7 values"),
+    ("compare", ["the", 0, 1], "/compare takes 7 values"),
+    ("distribution", ["the"], "/distribution takes 3 values (Prompt: the start of a story, Temperatures to compare, "
+                              "Words to show); got 1."),
+])
+def test_a_request_with_too_few_or_too_many_values_is_told_how_many(served, endpoint, data, message):
+    """Gradio refuses too few values with an empty error (and a traceback in the log) and drops extra ones."""
+    import httpx
+
+    with httpx.Client(timeout=TIMEOUT) as http:
+        event = http.post(f"{served[3]}gradio_api/call/{endpoint}", json={"data": data}).json()["event_id"]
+        stream = http.get(f"{served[3]}gradio_api/call/{endpoint}/{event}").text
+    assert "event: error" in stream and message in stream

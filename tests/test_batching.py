@@ -154,6 +154,31 @@ def test_chunks_hold_the_same_tokens_in_fewer_updates(model, vocab, monkeypatch)
     assert len(chunks[0]) <= 2  # the first word comes at once, not after an interval
 
 
+def test_many_streams_send_fewer_lists_each(model, vocab, monkeypatch):
+    """40 streams at once: each is paced near MAX_PACE (the server sends ~UPDATES_PER_SECOND lists in
+    all), not 20 lists a second each, and still gets exactly its solo tokens."""
+    slow_steps(model, monkeypatch, 0.01)  # 60 steps: >= 0.6 s
+    engine = BatchEngine(model, vocab)
+    results, times = [None] * 40, [0.0] * 40
+
+    def run(i):
+        t0 = time.monotonic()
+        results[i] = list(engine.chunks("the owl", 60, 1.0, seed=i, stop_at_eos=False, interval=0.05))
+        times[i] = time.monotonic() - t0
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(40)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert lm.batching.MAX_PACE > 0.05 and 40 / lm.batching.UPDATES_PER_SECOND >= lm.batching.MAX_PACE
+    for i, chunks in enumerate(results):
+        assert len(chunks) <= times[i] / lm.batching.MAX_PACE + 3 < 60
+        monkeypatch.undo()
+        want = solo(model, vocab, ("the owl", 60, 1.0, None, None, i, False))
+        same([item for chunk in chunks for item in chunk], want)
+
+
 # ------------------------------------------------------------------------------ leaving, limits
 def test_a_closed_stream_leaves_the_batch(model, vocab, monkeypatch):
     slow_steps(model, monkeypatch)

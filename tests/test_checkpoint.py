@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_train import TINY, assert_one_line_error, make_corpus, run_cli, snapshot  # noqa: E402
+from test_train import assert_one_line_error, finished_run, run_cli, snapshot  # noqa: E402
 
 import train as train_cli  # noqa: E402
 from lm import checkpoint  # noqa: E402
@@ -40,12 +40,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """A finished tiny run (2 epochs, a checkpoint every 7 steps as well) by a real train.py process."""
-    tmp = tmp_path_factory.mktemp("ckpt")
-    corpus = make_corpus(tmp / "corpus")
-    out = tmp / "out"
-    proc = run_cli(["--dataset", corpus, "--out", out, *TINY, "--checkpoint-every", "7", "--no-progress"], tmp)
-    assert proc.returncode == 0, proc.stderr
-    return {"tmp": tmp, "corpus": corpus, "out": out}
+    return finished_run(tmp_path_factory.mktemp("ckpt"), "--checkpoint-every", "7", "--no-progress")
 
 
 def copy_run(finished, tmp_path) -> tuple[Path, Path]:

@@ -249,3 +249,23 @@ def test_iter_batches_matches_notebook_layout(n_cols, seq_len):
 def test_bad_seq_len(seq_len):
     with pytest.raises(ValueError, match="seq_len"):
         list(iter_batches(torch.zeros(2, 10, dtype=torch.long), seq_len))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: batchify([0, 1, 2, 3], 2), "ids must be a 1-D tensor of token ids, got list"),
+    (lambda: batchify(torch.arange(8.0), 2), "ids must hold integer token ids .* got torch.float32"),
+    (lambda: batchify(torch.arange(8), "2"), "batch_size must be an integer"),
+    (lambda: get_batch([[0, 1, 2]], 0, 1), "data must be a 2-D .* got list"),
+    (lambda: get_batch(torch.arange(8), 0, 2), r"data must be a 2-D .* got shape \(8,\)"),
+    (lambda: get_batch(torch.zeros(2, 8), 0, 2), "data must hold integer token ids"),
+    (lambda: get_batch(torch.zeros(2, 8, dtype=torch.long), 1.0, 2), "i must be an integer >= 0, got 1.0"),
+    (lambda: get_batch(torch.zeros(2, 8, dtype=torch.long), -1, 2), "i must be an integer >= 0, got -1"),
+    (lambda: get_batch(torch.zeros(2, 8, dtype=torch.long), 0, None), "seq_len must be an integer >= 1, got None"),
+    (lambda: list(iter_batches(torch.zeros(2, 8, dtype=torch.bool), 2)), "data must hold integer token ids"),
+    (lambda: list(iter_batches(None, 2)), "data must be a 2-D .* got NoneType"),
+    (lambda: trim(torch.zeros(2, 3, 4, dtype=torch.long), 2), r"got shape \(2, 3, 4\)"),
+])
+def test_bad_tensors_and_indices_are_named(call, match):
+    """A ValueError naming the argument before any work, not a TypeError or IndexError from inside torch."""
+    with pytest.raises(ValueError, match=match):
+        call()

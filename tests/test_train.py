@@ -146,10 +146,14 @@ def offline_datasets(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """One finished tiny run (progress bars on), shared by the read-only tests below."""
-    tmp = tmp_path_factory.mktemp("tiny")
+    return finished_run(tmp_path_factory.mktemp("tiny"))
+
+
+def finished_run(tmp: Path, *flags) -> dict:
+    """A tiny run of a real train.py process over a made-up corpus in `tmp`, with `flags` added."""
     corpus = make_corpus(tmp / "corpus")
     out = tmp / "out"
-    proc = run_cli(["--dataset", corpus, "--out", out, *TINY], tmp)
+    proc = run_cli(["--dataset", corpus, "--out", out, *TINY, *flags], tmp)
     assert proc.returncode == 0, proc.stderr
     return {"tmp": tmp, "corpus": corpus, "out": out, "proc": proc}
 

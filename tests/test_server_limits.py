@@ -1,0 +1,71 @@
+"""A Space that runs for a term must not grow: per-visitor state is bounded and uploads are refused.
+
+A real server (the app's own `launch`, a tiny model) on a local port, driven over raw HTTP as any
+client could.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from test_app import TIMEOUT, _free_port, _make_model  # noqa: E402
+
+import app  # noqa: E402
+import lm  # noqa: E402
+
+CAPACITY = 5
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """(demo, base url) with a session capacity of CAPACITY and Gradio's temporary files in tmp_path."""
+    cache = tmp_path_factory.mktemp("gradio-cache")
+    old = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(cache)
+    folder = _make_model(tmp_path_factory.mktemp("model"))
+    model, vocab = lm.load_pretrained(folder)
+    demo = app.build_demo(model, vocab, lm.model_info(folder))
+    port = _free_port()
+    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True, state_session_capacity=CAPACITY)
+    yield demo, f"http://127.0.0.1:{port}/", cache
+    demo.close()
+    if old is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = old
+
+
+def _call(http: httpx.Client, url: str, endpoint: str, data: list) -> str:
+    event = http.post(f"{url}gradio_api/call/{endpoint}", json={"data": data}).json()["event_id"]
+    return http.get(f"{url}gradio_api/call/{endpoint}/{event}").text
+
+
+def test_the_app_launches_with_bounded_sessions_and_no_uploads():
+    """What app.launch passes to Gradio (its defaults: 10,000 sessions, uploads of any size)."""
+    assert 0 < app.MAX_SESSIONS <= 1000 and app.CACHE_MAX_AGE <= 3600
+
+
+def test_per_visitor_state_is_bounded(server):
+    demo, url, _ = server
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for i in range(4 * CAPACITY):  # every call is a new visitor (a new session)
+            stream = _call(http, url, "generate", ["the lion", 1.0, 0, 1.0, 3, str(i), False])
+            assert "event: complete" in stream
+    sessions = demo.state_holder.session_data
+    assert len(sessions) == CAPACITY  # filled to the bound, never past it
+
+
+def test_uploads_are_refused_and_nothing_is_stored(server):
+    _, url, cache = server
+    before = sorted(p for p in cache.rglob("*") if p.is_file())
+    with httpx.Client(timeout=TIMEOUT) as http:
+        r = http.post(f"{url}gradio_api/upload", files={"files": ("big.bin", b"x" * 100_000)})
+    assert r.status_code == 413, r.text  # refused: too large (the limit is 0 bytes)
+    after = sorted(p for p in cache.rglob("*") if p.is_file())
+    assert [p for p in after if p not in before and p.read_bytes() == b"x" * 100_000] == []

@@ -21,6 +21,8 @@ import lm
 import page_format as fmt
 from lm.batching import BatchEngine
 from page_input import env_number, named_errors, notice_prompt, read_prompt, read_seed, shown_to_user
+from page_server import trim_memory_every
+from space_gpu import device, gpu, gpu_seconds
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
@@ -29,26 +31,36 @@ PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown) and its
 
 
 # ------------------------------------------------------------------------------------- limits
-MAX_PROMPT_CHARS = env_number("MAX_PROMPT_CHARS", 1000)  # a few paragraphs; the prompt is read once
-MAX_NEW_TOKENS = env_number("MAX_NEW_TOKENS", 300)  # a page of text, a second or two on 2 CPU cores
-MAX_TEMPERATURE = env_number("MAX_TEMPERATURE", 3.0, float)  # above 3 every model writes word salad
-MAX_TOP_K = env_number("MAX_TOP_K", 200)
-MAX_TOP_WORDS = env_number("MAX_TOP_WORDS", 20)  # bars per temperature in the plot
+LIMITS = fmt.LIMITS  # from assets/page/settings.json, which the static page (web/) reads too
+MAX_PROMPT_CHARS = env_number("MAX_PROMPT_CHARS", LIMITS["max_prompt_chars"])  # a few paragraphs; read once
+MAX_NEW_TOKENS = env_number("MAX_NEW_TOKENS", LIMITS["max_new_tokens"])  # a page of text, a second or two on 2 CPUs
+MAX_TEMPERATURE = env_number("MAX_TEMPERATURE", LIMITS["max_temperature"], float)  # past the classic sweep's 3.1415
+MAX_TOP_K = env_number("MAX_TOP_K", LIMITS["max_top_k"])
+MAX_TOP_WORDS = env_number("MAX_TOP_WORDS", LIMITS["max_top_words"])  # bars per temperature in the plot
 CONCURRENCY_LIMIT = env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
 MAX_QUEUE_SIZE = env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
 MAX_SESSIONS = env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
 CACHE_MAX_AGE = env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
+TRIM_SECONDS = env_number("TRIM_SECONDS", 10)  # how often freed memory goes back to the system (page_server)
 MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # the events that run the model
 WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of one batch (lm.batching)
+# Seconds between a Write's streamed updates. Each update redraws the whole story in the browser (Gradio's HTML
+# re-parses and compares all of it), so the page's work grows as words x updates: at 0.05 s, 300 words kept
+# Chromium's main thread busy for most of the stream, and on a loaded machine the page fell behind the server.
+# 0.1 s halves that and still shows words at 10 updates a second (bench/bench_stream.py).
+STREAM_INTERVAL = env_number("STREAM_INTERVAL", 0.1, float)
+GPU_SECONDS = gpu_seconds(MAX_NEW_TOKENS)  # ZeroGPU only: what one call may take, at most MAX_NEW_TOKENS steps
 
-DEFAULT_PROMPT = "The lion was afraid, but"
-DEFAULT_NEW_TOKENS = 60
-SIDE_BY_SIDE_TEMPERATURES = (0.0, 0.5, 1.0, 1.5)  # greedy, cold, as learned, hot
-PLOT_TEMPERATURE_CHOICES = tuple(t for t in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0) if t <= MAX_TEMPERATURE)
-DEFAULT_PLOT_TEMPERATURES = [t for t in (0.25, 1.0, 2.0) if t <= MAX_TEMPERATURE]
+# Defaults and limits above come from assets/page/settings.json, which the static page (web/) reads too.
+DEFAULT_PROMPT = fmt.SETTINGS["defaults"]["prompt"]
+DEFAULT_NEW_TOKENS = fmt.SETTINGS["defaults"]["new_tokens"]
+SIDE_BY_SIDE_TEMPERATURES = tuple(fmt.SETTINGS["side_by_side_temperatures"])  # greedy, cold, as learned, hot
+PLOT_TEMPERATURE_CHOICES = tuple(t for t in fmt.SETTINGS["plot_temperature_choices"] if t <= MAX_TEMPERATURE)
+DEFAULT_PLOT_TEMPERATURES = [t for t in fmt.SETTINGS["default_plot_temperatures"] if t <= MAX_TEMPERATURE]
 
 THEME = gr.themes.Default(primary_hue="orange", secondary_hue="blue")
-CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8")
+CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8") + fmt.palette_css()  # word colours: settings.json
+JS = (PAGE_TEXT / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation
 
 
 # ------------------------------------------------------------------------------------- actions
@@ -58,28 +70,44 @@ class Actions:
     def __init__(self, model, vocab):
         self.model, self.vocab = model, vocab
         # Every Write on the page is a row of one batched step (a class of 32 at once costs little more
-        # than one student), and sends its words in chunks of at most one per 50 ms, not one per word.
+        # than one student), and sends its words in chunks of at most one per STREAM_INTERVAL, not one per word.
         self.engine = BatchEngine(model, vocab, max_rows=WRITERS)
+
+    # ZeroGPU (space_gpu.gpu; the identity everywhere else): each decorated call runs in a worker process
+    # that ZeroGPU forks and lends a GPU for that call alone, and the call's arguments, `self` included,
+    # are pickled into it. So there is no batch shared across requests there: the engine's thread would
+    # step in this process, which has no GPU, and a thread started in a worker ends with its call. `self`
+    # goes over as (model, vocab) and is rebuilt with an engine of its own, which steps this one request's
+    # rows in the worker, on CUDA; ZeroGPU's queue shares the GPU between requests. A generator stays one:
+    # what it yields in the worker is streamed to the page. `gpu` is outside `shown_to_user`, so a bad
+    # value is already a gr.Error in the worker (ZeroGPU passes gr.Error through, and hides other errors).
+    def __getstate__(self):  # a thread and a lock cannot be pickled
+        return {"model": self.model, "vocab": self.vocab}
+
+    def __setstate__(self, state):
+        self.__init__(state["model"], state["vocab"])
 
     def _read(self, prompt, seed) -> tuple[str, int]:
         prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
         notice_prompt(prompt, self.vocab)
         return prompt, seed
 
+    @gpu(duration=GPU_SECONDS)
     @shown_to_user
     def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
-        """Stream a continuation of `prompt`. Yields (text so far, coloured tokens, seed used)."""
+        """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used)."""
         prompt, seed = self._read(prompt, seed)
         story = fmt.StoryText(prompt)
         for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos):
+                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos, interval=STREAM_INTERVAL):
             for item in chunk:
                 story.add(item)
-            yield story.text, list(story.spans), str(seed)
+            yield story.text, story.html, str(seed)
         if max_new_tokens == 0:
             gr.Info("Max new tokens is 0, so only the prompt is shown.")
-            yield story.text, story.spans, str(seed)
+            yield story.text, story.html, str(seed)
 
+    @gpu(duration=GPU_SECONDS)  # four rows, one batched step each
     @shown_to_user
     def compare(self, prompt, t1, t2, t3, t4, max_new_tokens, seed):
         """One batched sweep at four temperatures. Returns four texts and the seed used."""
@@ -88,23 +116,32 @@ class Actions:
                         stop_at_eos=False)
         return (*[g.text for g in gens], str(seed))
 
+    @gpu(duration=GPU_SECONDS)  # eleven rows, one batched step each
     @shown_to_user
     def notebook_preset(self, prompt, max_new_tokens, seed):
-        """The reference notebook's eleven temperatures in one sweep, as a table."""
+        """A classic sweep of eleven temperatures (lm.NOTEBOOK_TEMPERATURES) in one go, as a table."""
         prompt, seed = self._read(prompt, seed)
         gens = lm.sweep(self.model, self.vocab, prompt, list(lm.NOTEBOOK_TEMPERATURES), max_new_tokens=max_new_tokens,
                         seed=seed, stop_at_eos=False)
         return [[g.temperature, g.text] for g in gens], str(seed)
 
     @shown_to_user
-    def distribution(self, prompt, temperatures, top_words):
+    def distribution(self, prompt, temperatures, top_words, top_k=0, top_p=1.0):
         """Bars of the most likely next tokens at each temperature, their table and the entropies."""
         if not temperatures:
             raise ValueError("Choose at least one temperature.")
         prompt = read_prompt(prompt, MAX_PROMPT_CHARS)
         notice_prompt(prompt, self.vocab)
-        dists = lm.next_token_distribution(self.model, self.vocab, prompt, sorted(set(temperatures)), top=top_words)
-        return (fmt.distribution_figure(dists, prompt), *fmt.distribution_tables(dists))
+        dists = self._next_words(prompt, sorted(set(temperatures)), top_words, top_k, top_p)
+        return (fmt.distribution_figure(dists, prompt, top_k, top_p), *fmt.distribution_tables(dists))
+
+    # Only the model's part runs in ZeroGPU's worker: its results (lists of words and numbers) pickle,
+    # a matplotlib figure does not. The prompt is read once: no words are written.
+    @gpu(duration=gpu_seconds(0))
+    @shown_to_user
+    def _next_words(self, prompt, temperatures, top_words, top_k, top_p):
+        return lm.next_token_distribution(self.model, self.vocab, prompt, temperatures, top=top_words, top_k=top_k,
+                                          top_p=top_p)
 
 
 # ------------------------------------------------------------------------------------- the page
@@ -121,41 +158,50 @@ def page_text(name: str) -> str:
     return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
 
 
-def playground_tab(actions: Actions, prompt, seed) -> None:
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            temperature = gr.Slider(0, MAX_TEMPERATURE, value=min(0.8, MAX_TEMPERATURE), step=0.05,
-                                    label="Temperature", elem_id="temperature",
-                                    info="0 = greedy (always the most likely word); higher = more surprising")
-            max_tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(DEFAULT_NEW_TOKENS, MAX_NEW_TOKENS), step=1,
-                                   precision=0, label="New tokens", info="words and punctuation marks to write")
-            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False):
-                top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k",
-                                  info="0 = off; else draw only from the k most likely words")
-                top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p",
-                                  info="1 = off; else draw only from the likeliest words that together have this "
-                                       "much probability")
-            stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
-            go = gr.Button("Write", variant="primary", elem_id="generate-button")
-            seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
-                                   max_lines=1, elem_id="seed-used")
-        with gr.Column(scale=3):
+def playground_tab(actions: Actions, prompt, seed) -> tuple:
+    # Write first, then Temperature: on a phone both and the story's start fit the first screen, and Write is
+    # three Tab presses from the prompt (prompt -> seed -> this tab -> Write).
+    with gr.Row(equal_height=True, elem_id="write-row"):
+        go = gr.Button("Write", variant="primary", scale=1, min_width=120, elem_id="generate-button")
+        temperature = gr.Slider(0, MAX_TEMPERATURE, value=min(0.8, MAX_TEMPERATURE), step=0.05, scale=4,
+                                label="Temperature", elem_id="temperature",
+                                info="0 = greedy (always the most likely word); higher = more surprising")
+    with gr.Row(elem_id="playground-row"):  # the story before the other settings: on a phone it comes first
+        with gr.Column(scale=3, elem_id="story-column"):
             story = gr.Textbox(label="The story, as the model writes it", lines=9, max_lines=20, interactive=False,
                                autoscroll=True, elem_id="story", elem_classes=["story"], buttons=["copy"])
-            colours = gr.HighlightedText(
-                label="Each new word coloured by how likely the model thought it was (before temperature)",
-                color_map=fmt.COLOR_MAP, show_legend=True, combine_adjacent=False, elem_id="story-colours",
-                elem_classes=["story-colours"])
+            # Words as spans (page_format.word_html): each shows its probability and rank on hover and on
+            # focus, never breaks inside, and is coloured by probability or rank with no server call.
+            colours = gr.HTML(label="The story's words, coloured", show_label=False, js_on_load=None,
+                              elem_id="story-colours", elem_classes=["story-colours"])
+            colour_by = gr.Radio(list(fmt.COLOUR_MODES), value="probability", label="Colour by", elem_id="colour-by")
+            gr.HTML(fmt.legend_html(), js_on_load=None, elem_id="colour-key")
+            colour_by.change(None, inputs=colour_by, js="(mode) => { document.documentElement.dataset.colourBy = "
+                             "{probability: 'prob', rank: 'rank'}[mode]; return []; }")
+        with gr.Column(scale=1, min_width=260, elem_id="playground-settings"):
+            max_tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(DEFAULT_NEW_TOKENS, MAX_NEW_TOKENS), step=1,
+                                   precision=0, label="New tokens", info="words and punctuation marks to write",
+                                   elem_id="new-tokens")
+            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False):
+                top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k", elem_id="top-k",
+                                  info="0 = off; else draw only from the k most likely words")
+                top_p = gr.Slider(0.01, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="top-p",
+                                  info="1 = off; else draw only from the likeliest words that together have this "
+                                       "much probability (0.01: only the likeliest, as greedy)")
+            stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
+            seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
+                                   max_lines=1, elem_id="seed-used")
     go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos],
              outputs=[story, colours, seed_used], api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
+    return top_k, top_p  # How temperature works draws their cut-off on its bars
 
 
 def side_by_side_tab(actions: Actions, prompt, seed) -> None:
     gr.Markdown("The same prompt and the same seed at four temperatures, all written in one go. "
                 "Only the temperature differs between the columns (top-k and top-p are off).")
     temperatures, texts = [], []
-    with gr.Row():
+    with gr.Row(elem_id="columns"):  # style.css keeps two columns a row on a phone
         for i, t in enumerate(SIDE_BY_SIDE_TEMPERATURES):
             with gr.Column(min_width=200):
                 temperatures.append(gr.Slider(0, MAX_TEMPERATURE, value=min(t, MAX_TEMPERATURE), step=0.05,
@@ -164,13 +210,14 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> None:
                                         interactive=False, elem_id=f"column-text-{i}", elem_classes=["column-text"]))
     with gr.Row(equal_height=True):
         tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(40, MAX_NEW_TOKENS), step=1, precision=0, scale=3,
-                           label="New tokens per column")
+                           label="New tokens per column", elem_id="compare-tokens")
         compare = gr.Button("Compare temperatures", variant="primary", scale=1, elem_id="compare-button")
         compare_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, scale=1, elem_id="compare-seed")
     compare.click(actions.compare, inputs=[prompt, *temperatures, tokens, seed], outputs=[*texts, compare_seed],
                   api_name="compare", **MODEL_QUEUE)
 
-    gr.Markdown("#### The notebook's eleven temperatures\nThe reference notebook tried these temperatures: "
+    gr.Markdown("#### A classic sweep: eleven temperatures\nThe same prompt and seed at eleven temperatures, "
+                "from very cold to beyond hot: "
                 + ", ".join(f"{t:g}" for t in lm.NOTEBOOK_TEMPERATURES) + ".")
     preset = gr.Button("Run all eleven", elem_id="preset-button")
     table = gr.Dataframe(headers=["temperature", "text"], datatype=["number", "str"], interactive=False, wrap=True,
@@ -181,7 +228,7 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> None:
                  api_name="notebook_preset", **MODEL_QUEUE)
 
 
-def how_tab(actions: Actions, prompt, tab: gr.Tab) -> None:
+def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> None:
     with gr.Row(equal_height=True):
         choices = [("0 (greedy)" if t == 0 else f"{t:g}", t) for t in PLOT_TEMPERATURE_CHOICES]
         temperatures = gr.CheckboxGroup(choices=choices, value=DEFAULT_PLOT_TEMPERATURES, scale=3,
@@ -190,23 +237,26 @@ def how_tab(actions: Actions, prompt, tab: gr.Tab) -> None:
                               label="Words to show")
         show = gr.Button("Show the next-word chances", variant="primary", scale=1, elem_id="distribution-button")
     plot = gr.Plot(label="The model's chances for the next word", show_label=False, elem_id="distribution-plot")
-    with gr.Row():
+    with gr.Row():  # the wide table (a column per temperature) gets the wide column
         with gr.Column(scale=3):
-            gr.Markdown(page_text("explanation"))
+            probabilities = gr.Dataframe(interactive=False, label="The bars as numbers", elem_id="probability-table")
         with gr.Column(scale=2):
             entropy = gr.Dataframe(headers=["temperature", "entropy (bits)", "like picking evenly among N words"],
-                                   datatype=["number", "number", "number"], interactive=False, wrap=True,
+                                   datatype=["number", "number", "str"], interactive=False, wrap=True,
                                    column_widths=["28%", "28%", "44%"], label="Entropy: how open the choice is",
                                    elem_id="entropy-table")
-            probabilities = gr.Dataframe(interactive=False, label="The bars as numbers", elem_id="probability-table")
+            gr.Markdown(page_text("explanation"), elem_id="explanation")
     gr.on([show.click, tab.select, temperatures.input, top_words.release], actions.distribution,
-          inputs=[prompt, temperatures, top_words], outputs=[plot, probabilities, entropy], api_name="distribution",
-          trigger_mode="always_last", **MODEL_QUEUE)
+          inputs=[prompt, temperatures, top_words, *cut], outputs=[plot, probabilities, entropy],
+          api_name="distribution", trigger_mode="always_last", **MODEL_QUEUE)
 
 
 def model_tab(info: dict) -> None:
     gr.Markdown(fmt.model_markdown(info), elem_id="model-info")
-    if info.get("training_curve"):
+    if info.get("history"):  # a student's curve: perplexity per epoch (the card's curve adds the learning rate)
+        gr.Plot(fmt.training_figure(info["history"]), label="Training curve", show_label=False,
+                elem_id="training-curve")
+    elif info.get("training_curve"):
         gr.Image(value=info["training_curve"], label="Training curve", interactive=False, height=380)
     facts = {k: v for k, v in info.items() if k not in ("history", "training_curve")}
 
@@ -222,26 +272,30 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
     info = info or {}
     actions = Actions(model, vocab)
     with gr.Blocks(title="Temperature playground", delete_cache=(CACHE_MAX_AGE, CACHE_MAX_AGE)) as demo:
-        gr.Markdown(page_text("description") + "\n" + fmt.model_line(info))
-        with gr.Row(equal_height=True):
+        gr.Markdown(page_text("description") + "\n" + fmt.model_line(info), elem_id="description")
+        gr.Checkbox(False, label="Presentation mode: large type for a projector", container=False,
+                    elem_id="presentation")  # page.js and style.css do the rest; no server call
+        with gr.Row(equal_height=True, elem_id="prompt-row"):
+            # No max_length: the browser would cut a pasted text silently; read_prompt cuts it and says so.
             prompt = gr.Textbox(label="Prompt: the start of a story", value=DEFAULT_PROMPT, lines=2, max_lines=6,
-                                max_length=MAX_PROMPT_CHARS, scale=4, elem_id="prompt",
+                                scale=4, elem_id="prompt",
                                 placeholder="Type the start of a story (empty = the model starts a new line)")
-            seed = gr.Textbox(label="Seed (blank = random)", value="", max_lines=1, scale=1, min_width=150,
+            seed = gr.Textbox(label="Seed (blank = random)", value="", max_lines=1, scale=1, min_width=110,
                               elem_id="seed", placeholder="e.g. 42")
-        examples = load_prompts()
-        if examples:
-            gr.Examples(examples=[[p] for p in examples], inputs=[prompt], label="Example prompts (click one)",
-                        cache_examples=False, examples_per_page=len(examples))
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, none behind "..."
             with gr.Tab("Playground", id="playground"):
-                playground_tab(actions, prompt, seed)
+                cut = playground_tab(actions, prompt, seed)  # top-k, top-p
             with gr.Tab("Side by side", id="side-by-side"):
                 side_by_side_tab(actions, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
-                how_tab(actions, prompt, how)
+                how_tab(actions, prompt, how, cut)
             with gr.Tab("Model", id="model"):
                 model_tab(info)
+        examples = load_prompts()
+        if examples:  # after the output: on a phone, the prompt, Write and the story come first
+            with gr.Column(elem_id="examples"):
+                gr.Examples(examples=[[p] for p in examples], inputs=[prompt], label="Example prompts (click one)",
+                            cache_examples=False, examples_per_page=len(examples))
     return named_errors(demo)
 
 
@@ -249,7 +303,9 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, sh
     """Queue on, with this app's limits and look, then start the server."""
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     options = {"state_session_capacity": MAX_SESSIONS, "max_file_size": 0, **kwargs}  # the page takes no uploads
-    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, **options)
+    trim_memory_every(TRIM_SECONDS)
+    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, js=JS,
+                       **options)
 
 
 # ------------------------------------------------------------------------------------------ CLI
@@ -286,6 +342,7 @@ def main(argv=None) -> None:
         message = " ".join(str(e).split())  # one line, whatever the underlying error printed
         sys.exit(f"app.py: error: cannot load the model {args.model!r}: {message} "
                  "(pass --model with a folder made by train.py, or a Hub repo id)")
+    model = model.to(device())  # "cuda" on ZeroGPU, at start-up as it expects (outside any GPU call); else "cpu"
     launch(build_demo(model, vocab, info), host=args.host, port=args.port, share=args.share)
 
 

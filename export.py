@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 import lm
 from lm.text import capitalise, shown
+from page_plots import training_figure
 
 HERE = Path(__file__).resolve().parent
 WEB = HERE / "web"
@@ -223,8 +224,9 @@ def write_model_folder(source, out, small: str | None = "float16", measure: bool
                           ("settings", page_settings(info))]:
         _json(out / f"{name}.json", payload)
         files[name] = f"{name}.json"
-    if info.get("training_curve"):
-        files["curve"] = shutil.copyfile(info["training_curve"], out / "training_curve.png").name
+    if info.get("history"):  # the student's curve, as the Gradio page's Model tab draws it (no learning rate)
+        training_figure(info["history"]).savefig(out / "training_curve.png")
+        files["curve"] = "training_curve.png"
     inputs, outputs = io_names(model.config.num_layers)
     sizes = {k: (out / v).stat().st_size for k, v in files.items()}
     manifest = {"format": "lm-web-model", "files": files, "sizes": sizes, "small_kind": small, "inputs": inputs,

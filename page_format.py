@@ -1,40 +1,105 @@
 """How the playground shows results: lm's generations, distributions and model facts turned into
-what the page's components display (coloured text, bars, tables, markdown). No Gradio here."""
+what the page's components display (coloured text, bars, tables, markdown). No Gradio here.
+
+Colours, bins, limits and example settings come from assets/page/settings.json, which the static page
+(web/, through export.py) reads too, so the two pages never disagree; tests/test_palette.py checks them."""
 
 import html
+import json
+from pathlib import Path
 
 import lm
 from lm.text import EOS
+from page_plots import distribution_figure, others_share, training_figure  # noqa: F401 (app.py's fmt.*)
 
-# The colour of a generated word: how likely the model thought it was (before temperature).
-PROB_BINS = [  # (lowest probability, label, colour), most likely first
-    (0.30, "expected (30% or more)", "#4e9bd1"),
-    (0.10, "plausible (10-30%)", "#8fd19e"),
-    (0.01, "unusual (1-10%)", "#f6c453"),
-    (0.00, "surprising (under 1%)", "#ef6f6c"),
-]
+SETTINGS = json.loads((Path(__file__).resolve().parent / "assets" / "page" / "settings.json").read_text("utf-8"))
+LIMITS = SETTINGS["limits"]
+
+# The colour of a generated word: how likely the model thought it was (before temperature), or its rank.
+PROB_BINS = [(b["low"], b["label"], b["colour"]) for b in SETTINGS["prob_bins"]]  # most likely first
+RANK_BINS = [(b["max"], b["label"], b["colour"]) for b in SETTINGS["rank_bins"]]  # max None: every rank
 COLOR_MAP = {label: colour for _, label, colour in PROB_BINS}
+COLOUR_MODES = {"probability": "prob", "rank": "rank"}  # the "Colour by" choices -> the page's data-colour-by
+
+
+def prob_bin(prob: float) -> int:
+    """The bin of a probability: 0.5 -> 0 (expected), 0.001 -> 3 (surprising)."""
+    return next((i for i, (low, _, _) in enumerate(PROB_BINS) if prob >= low), len(PROB_BINS) - 1)
+
+
+def rank_bin(rank: int) -> int:
+    """The bin of a rank: 1 -> 0 (its 1st choice), 7 -> 1 (top 10), 5000 -> 3 (rarer)."""
+    return next((i for i, (top, _, _) in enumerate(RANK_BINS) if top is None or rank <= top), len(RANK_BINS) - 1)
 
 
 def prob_label(prob: float) -> str:
     """The colour-legend label of a probability: 0.5 -> 'expected (30% or more)'."""
-    for low, label, _ in PROB_BINS:
-        if prob >= low:
-            return label
-    return PROB_BINS[-1][1]
+    return PROB_BINS[prob_bin(prob)][1]
+
+
+def percent(p: float) -> str:
+    """A probability for a reader: 0.4567 -> '45.7%', 0.00012 -> '0.012%' (two significant figures below 0.1%)."""
+    return f"{100 * p:.1f}%" if p >= 0.001 or p == 0 else f"{100 * p:.2g}%"
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 13 -> '13th', 1022 -> '1,022nd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def word_html(text: str, prob: float, rank: int) -> str:
+    """One new word as the story shows it: a span that never breaks inside (style.css), coloured by its
+    probability or rank bin (p*/r* classes, palette_css), and telling both on hover and on keyboard focus."""
+    lead = text[: len(text) - len(text.lstrip())]  # the space before a word stays outside: lines break there
+    word = html.escape(text[len(lead):])
+    tip = f"{percent(prob)} likely · the model's {ordinal(rank)} choice"
+    return (f'{html.escape(lead)}<span class="w p{prob_bin(prob)} r{rank_bin(rank)}" tabindex="0" data-tip="{tip}" '
+            f'aria-label="{word}: {tip}">{word}</span>')
 
 
 class StoryText:
-    """The story as it streams: the prompt as typed, then each new token's piece of text (from lm),
-    with the colour label of its probability."""
+    """The story as it streams: the prompt as typed, then each new token's piece of text (from lm).
+    `html` only ever grows at its end, so Gradio streams each update as an append of the new words."""
 
     def __init__(self, prompt: str):
         self.text = prompt
         self.spans: list[tuple[str, str | None]] = [(prompt, None)] if prompt else []
+        self.parts = [f'<span class="prompt">{html.escape(prompt)}</span>'] if prompt else []
 
     def add(self, item: lm.StreamToken) -> None:
         self.text += item.text
-        self.spans.append((item.text, None if item.text.isspace() else prob_label(item.prob)))
+        blank = item.text.isspace()  # a paragraph break: not coloured, not a word to hover
+        self.spans.append((item.text, None if blank else prob_label(item.prob)))
+        self.parts.append(html.escape(item.text) if blank else word_html(item.text, item.prob, item.rank))
+
+    @property
+    def html(self) -> str:
+        return "".join(self.parts)
+
+
+def legend_html() -> str:
+    """The legend of both colourings and the plain sentence saying what the colour means; style.css shows the
+    one matching the "Colour by" choice (data-colour-by on the page)."""
+    def one(mode: str, bins) -> str:
+        items = "".join(f'<li><span class="swatch {mode[0]}{i}"></span>{html.escape(label)}</li>'
+                        for i, (_, label, _) in enumerate(bins))
+        return (f'<div class="colour-key key-{mode}"><p>{html.escape(SETTINGS["colour_modes"][mode])}</p>'
+                f'<ul>{items}</ul></div>')
+
+    return one("probability", PROB_BINS) + one("rank", RANK_BINS)
+
+
+def palette_css() -> str:
+    """The colour rules of the story and its legend, from settings.json: probability bins by default, rank bins
+    when the page's data-colour-by is "rank". Opaque colours with the dark text colour the palette test checks."""
+    ink = SETTINGS["text_colour"]
+    rules = [f".w {{ color: {ink}; }}"]  # the dark text every bin is checked against (the key keeps the theme's)
+    rules += [f":root:not([data-colour-by=rank]) .w.p{i}, .swatch.p{i} {{ background: {c}; }}"
+              for i, (_, _, c) in enumerate(PROB_BINS)]
+    rules += [f":root[data-colour-by=rank] .w.r{i}, .swatch.r{i} {{ background: {c}; }}"
+              for i, (_, _, c) in enumerate(RANK_BINS)]
+    return "\n".join(rules) + "\n"
 
 
 def token_label(token: str) -> str:
@@ -49,53 +114,30 @@ def format_number(x, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
+def about_words(n: float) -> str:
+    """A count of equally likely words for a reader, whole and rounded: 1.0004 -> '1', 7.6 -> '8',
+    2147.8 -> 'about 2,150' (three significant figures from 1,000 up)."""
+    if n < 100:
+        return f"{round(n):,}" if abs(n - round(n)) < 0.05 else f"about {round(n):,}"
+    digits = len(str(int(n))) - 3  # keep three significant figures
+    return f"about {round(n, -digits):,.0f}"
+
+
+def entropy_bits(bits: float) -> float:
+    """Entropy for a table: never -0 (greedy's rounding error shown as "-0.00"), three decimals."""
+    return max(0.0, round(bits, 3)) + 0.0
+
+
 # ----------------------------------------------------------------------------- next-word chances
-def _plain(text: str) -> str:
-    """Text for matplotlib, which would read `$...$` as a formula (and fail on a bad one)."""
-    return text.replace("$", r"\$")
-
-
-def _prompt_tail(prompt: str) -> str:
-    """The prompt's last words as the tokenizer reads them, for a plot title."""
-    words = lm.detokenize(lm.tokenize(prompt)).split()
-    tail = " ".join(words[-8:])
-    return ("... " if len(words) > 8 else "") + tail if tail else "(a new line)"
-
-
-def distribution_figure(dists: list[lm.Distribution], prompt: str):
-    """Grouped bars: the top next tokens (x) at each temperature (one colour per temperature)."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure  # not pyplot: no global state shared between threads
-
-    tokens = [_plain(token_label(t)) for t in dists[0].tokens]
-    n, groups = len(tokens), len(dists)
-    fig = Figure(figsize=(10, 4.4), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    width = 0.8 / groups
-    cmap = colormaps["coolwarm"]
-    for g, d in enumerate(dists):
-        xs = [i - 0.4 + width * (g + 0.5) for i in range(n)]
-        name = "0 (greedy)" if d.temperature == 0 else f"{d.temperature:g}"
-        ax.bar(xs, d.probs, width, color=cmap(min(d.temperature / 3.0, 1.0)), edgecolor="white", linewidth=0.5,
-               label=f"T = {name}   (entropy {d.entropy:.2f} bits)")
-    ax.set_xticks(range(n), tokens, rotation=35 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=11)
-    ax.set_ylabel("probability of coming next")
-    ax.set_ylim(0, min(1.0, max(max(d.probs) for d in dists) * 1.15 + 0.02))
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.grid(axis="y", alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"What might come after “{_plain(_prompt_tail(prompt))}”", fontsize=12, loc="left")
-    ax.legend(frameon=False, fontsize=10)
-    return fig
-
-
 def distribution_tables(dists: list[lm.Distribution]):
-    """The bars as numbers (a DataFrame: one column per temperature) and the entropy rows."""
+    """The bars as numbers (a DataFrame: one column per temperature, last row "all other words", so each
+    column adds up to 100) and the entropy rows (temperature, bits, "like picking evenly among N words")."""
     import pandas as pd  # gradio depends on it; a DataFrame carries the per-temperature headers
 
     headers = ["next word"] + [f"T = {d.temperature:g} (%)" for d in dists]
     rows = [[token_label(tok)] + [round(100 * d.probs[i], 2) for d in dists] for i, tok in enumerate(dists[0].tokens)]
-    entropy = [[d.temperature, round(d.entropy, 3), round(2**d.entropy, 1)] for d in dists]
+    rows.append(["all other words"] + [round(100 * others_share(d), 2) for d in dists])
+    entropy = [[d.temperature, entropy_bits(d.entropy), about_words(2 ** entropy_bits(d.entropy))] for d in dists]
     return pd.DataFrame(rows, columns=headers), entropy
 
 
@@ -105,33 +147,42 @@ def _safe(text) -> str:
     return html.escape(str(text), quote=False).replace("|", "&#124;")
 
 
+def model_name(info: dict) -> str:
+    """The model's name for a reader: a folder or repo id's last part ("runs/mine/" -> "mine")."""
+    name = str(info.get("name") or "").strip().rstrip("/\\")
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or "unnamed"
+
+
 def model_line(info: dict) -> str:
     """One line under the page title: which model is loaded."""
     dataset = f", trained on **{_safe(info['dataset'])}**" if info.get("dataset") else ""
-    return f"Loaded model: **{_safe(info.get('name') or 'unnamed')}**{dataset}. Details in the *Model* tab."
+    return f"Loaded model: **{_safe(model_name(info))}**{dataset}. Details in the *Model* tab."
 
 
 def model_markdown(info: dict) -> str:
-    """The Model tab: a table of facts (from lm.model_info; missing ones are 'unknown') and what perplexity means."""
+    """The Model tab in plain words: a table of facts (from lm.model_info; missing ones are 'unknown') and what
+    perplexity means."""
     unknown = "unknown"
     ppl = info.get("test_ppl")
+    known = isinstance(ppl, (int, float))
+    ppl_text = (f"{format_number(ppl)}: on average as unsure as choosing among {about_words(ppl)} words" if known
+                else unknown)
     rows = [
-        ("Model", f"**{_safe(info['name'])}**" if info.get("name") else unknown),
-        ("Trained on", _safe(info.get("dataset") or unknown)),
-        ("Architecture", _safe(info.get("architecture") or unknown)),
-        ("Parameters (numbers it learned)", format_number(info.get("parameters"))),
-        ("Vocabulary (words it knows)", format_number(info.get("vocab_size"))),
-        ("Test perplexity", format_number(ppl)),
-        ("Best validation perplexity", format_number(info.get("best_valid_ppl"))),
+        ("Name", f"**{_safe(model_name(info))}**" if info.get("name") else unknown),
+        ("Read while learning", _safe(info.get("dataset") or unknown)),
+        ("Kind of model", _safe(info.get("architecture") or unknown)),
+        ("Numbers it learned (parameters)", format_number(info.get("parameters"))),
+        ("Words it knows (vocabulary)", format_number(info.get("vocab_size"))),
+        ("On a book it never trained on (perplexity)", ppl_text),
     ]
     table = "| About the model | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     explain = (
-        "\n\n**Perplexity** measures how surprised the model is by text it has never seen (the test "
-        "book). A perplexity of {p} means that, on average, guessing the next word is as hard for it as "
-        "picking among {p} equally likely words. Lower is better; guessing blindly among all the words it "
-        "knows would score {v}.\n\n"
-        "Words outside the vocabulary are read as `<unk>` (unknown). The model writes lower-case tokens; "
-        "the page capitalises sentences for reading."
-    ).format(p=f"about {ppl:,.0f}" if isinstance(ppl, (int, float)) else "N",
-             v=format_number(info.get("vocab_size")))
+        "\n\n**Perplexity** says how unsure the model is when it guesses the next word of a book it has never "
+        "read. A perplexity of {p} means that, on average, it is as unsure as if it had to choose among {p} "
+        "equally likely words. Lower is better; guessing blindly among all {v} words it knows would score {v}.\n\n"
+        "The curve below shows the perplexity after each pass through the books (an *epoch*): on the books it "
+        "practised on, and on a book kept aside to check that it learned English, not the books by heart.\n\n"
+        "Words it never saw are read as `<unk>` (unknown). The model writes lower-case words; the page "
+        "capitalises them for reading."
+    ).format(p=about_words(ppl) if known else "N", v=format_number(info.get("vocab_size")))
     return table + explain

@@ -2,7 +2,7 @@
 
 Numbers come from sliders and the temperature list from checkboxes, and Gradio checks those
 itself (range, choices) before a handler runs; `named_errors` only makes its refusals name the
-field. What Gradio cannot check is read here: the prompt (its length cap) and the seed text. Every
+field. What Gradio cannot check is read here: the prompt (cut to its length cap, with a notice) and the seed text. Every
 message reaches the user through `user_error`, HTML-safe and without a traceback in the log.
 """
 
@@ -105,13 +105,29 @@ def _naming(label: str, takes: str, gradio_preprocess):
     return preprocess
 
 
+def cut_prompt(text: str, max_chars: int) -> str:
+    """`text` cut to at most `max_chars` characters, at the end of a word where one ends in the last
+    fifth (a pasted page then ends in a whole word, not "the lio"): "the lion ran" at 10 -> "the lion"."""
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    if not text[max_chars].isspace():
+        space = max(head.rfind(" "), head.rfind("\n"))
+        if space >= max_chars * 4 // 5:
+            head = head[:space]
+    return head.rstrip()
+
+
 def read_prompt(text: str | None, max_chars: int) -> str:
-    """The prompt under the length cap (a Textbox's max_length binds only the browser), with control
-    characters as spaces. Empty is allowed: the model then starts a new line of its own."""
+    """The prompt under the length cap, with control characters as spaces. Empty is allowed: the model
+    then starts a new line of its own. A longer prompt is cut (cut_prompt), and the user is told where:
+    the page sends it whole (no max_length on the Textbox, which would cut a paste silently)."""
     text = text or ""
     if len(text) > max_chars:
-        raise ValueError(f"The prompt is {len(text):,} characters long; the limit is {max_chars:,} "
-                         "characters (MAX_PROMPT_CHARS). Please shorten it.")
+        cut = cut_prompt(text, max_chars)
+        gr.Warning(f"The prompt was {len(text):,} characters long, over the limit of {max_chars:,} "
+                   f"(MAX_PROMPT_CHARS): only its first {len(cut):,} characters were used.")
+        text = cut
     # Control characters (and lone surrogates, which cannot be sent back as UTF-8) become spaces;
     # line breaks and tabs are whitespace to the tokenizer anyway.
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)

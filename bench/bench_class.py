@@ -63,6 +63,11 @@ def submit(client, tokens: int, seed: int, temperature: float):
     return client.submit(PROMPT, temperature, 0, 1.0, tokens, str(seed), api_name="/generate")
 
 
+def new_tokens(words_html: str) -> int:
+    """New tokens in /generate's coloured story: a span with a tip per word, a blank line per paragraph break."""
+    return words_html.count('data-tip="') + words_html.count("\n\n")
+
+
 def watch(jobs: list, starts: list[float], tokens: int, timeout: float) -> list[dict]:
     """Poll the jobs (one thread, every 5 ms) for their first output with new words and their end."""
     out = [{"first_s": None, "last_s": None, "updates": 0, "error": None} for _ in jobs]
@@ -75,15 +80,15 @@ def watch(jobs: list, starts: list[float], tokens: int, timeout: float) -> list[
             if job is None:
                 continue
             outputs = job.outputs()
-            if out[i]["first_s"] is None and any(len(o[1]) > 1 for o in outputs if isinstance(o, tuple)):
-                out[i]["first_s"] = now - starts[i]  # spans: the prompt, then one per new word
+            if out[i]["first_s"] is None and any(new_tokens(o[1]) for o in outputs if isinstance(o, tuple)):
+                out[i]["first_s"] = now - starts[i]
             if job.done():
                 out[i]["last_s"] = now - starts[i]
                 out[i]["updates"] = len(outputs)
                 try:
-                    story, spans, _ = job.result(timeout=1)
-                    if len(spans) - 1 != tokens:
-                        out[i]["error"] = f"got {len(spans) - 1} new words, wanted {tokens}"
+                    story, words, _ = job.result(timeout=1)
+                    if new_tokens(words) != tokens:
+                        out[i]["error"] = f"got {new_tokens(words)} new words, wanted {tokens}"
                 except Exception as e:  # counted, not raised: the point is to see how many
                     out[i]["error"] = f"{type(e).__name__}: {e}"
                 pending.discard(i)

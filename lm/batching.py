@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import torch
 
 from .checks import check_bool, check_int, check_model, check_vocab
-from .generation import Generation, StreamToken, read_prompt
+from .generation import Generation, StreamToken, read_prompt, token_ranks
 from .sampling import check_sampling, check_temperature, sample_next_token
 
 _END = object()  # a row's last message: no more tokens
@@ -43,8 +43,14 @@ class _Row:
         self.temperature, self.top_k, self.top_p, self.stop_at_eos = temperature, top_k, top_p, stop_at_eos
         self.generator = torch.Generator(device=logits.device).manual_seed(seed)  # as lm.stream seeds it
         self.left = max_new_tokens
-        self.outbox = queue.SimpleQueue()  # (token, prob), then _END or an exception
+        self.outbox = queue.SimpleQueue()  # (token, prob, rank), then _END or an exception
+        self.ended = threading.Event()  # set with the last message: its reader stops waiting out the interval
         self.cancelled = False  # set by the reader when it stops listening
+
+    def finish(self, message) -> None:
+        """The row's last message: _END or an exception."""
+        self.outbox.put(message)
+        self.ended.set()
 
 
 class BatchEngine:
@@ -101,7 +107,9 @@ class BatchEngine:
             due = 0.0
             while True:
                 if (wait := due - time.monotonic()) > 0:
-                    time.sleep(wait)  # let the tokens of the next interval gather
+                    # Let the tokens of the next interval gather, but send the last ones as soon as they
+                    # are drawn: the end of a stream is not held back by up to an interval.
+                    row.ended.wait(wait)
                 messages = [row.outbox.get()]
                 while not row.outbox.empty():
                     messages.append(row.outbox.get())
@@ -113,7 +121,8 @@ class BatchEngine:
                         raise message
                     gen.tokens.append(message[0])
                     gen.probs.append(message[1])
-                    chunk.append(StreamToken(message[0], message[1], gen.piece(len(gen.tokens) - 1)))
+                    gen.ranks.append(message[2])
+                    chunk.append(StreamToken(message[0], message[1], gen.piece(len(gen.tokens) - 1), message[2]))
                 if chunk:
                     yield chunk
                 if messages[-1] is _END:
@@ -158,7 +167,7 @@ class BatchEngine:
                 for row in dict.fromkeys(rows + joining):  # a joined row is in both
                     failure = RuntimeError(f"the batched generation step failed: {type(e).__name__}: {e}")
                     failure.__cause__ = e
-                    row.outbox.put(failure)
+                    row.finish(failure)
                 rows, logits, hidden = [], None, None
 
     @staticmethod
@@ -188,21 +197,22 @@ class BatchEngine:
         logits[:, vocab.unk_index] = -math.inf  # logits is the step's (or the join's) fresh tensor
         ids, errors = self._sample(rows, logits)  # (B,)
         probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
+        ranks = token_ranks(logits, ids)  # (B,)
         keep = []
-        for j, (row, token_id, p) in enumerate(zip(rows, ids.tolist(), probs.tolist())):
+        for j, (row, token_id, p, rank) in enumerate(zip(rows, ids.tolist(), probs.tolist(), ranks.tolist())):
             if row.cancelled:
                 continue
             if j in errors:
-                row.outbox.put(errors[j])
+                row.finish(errors[j])
             elif token_id == vocab.eos_index and row.stop_at_eos:
-                row.outbox.put(_END)
+                row.finish(_END)
             else:
-                row.outbox.put((vocab.itos[token_id], p))
+                row.outbox.put((vocab.itos[token_id], p, rank))
                 row.left -= 1
                 if row.left > 0:
                     keep.append(j)
                 else:
-                    row.outbox.put(_END)
+                    row.finish(_END)
         t1 = time.perf_counter()
         self.stats["sample_s"] += t1 - t0
         if not keep:

@@ -88,6 +88,8 @@ def model_card(results: dict, repo_id: str | None = None, folder: str = ".") -> 
                          tags=["lstm", "text-generation", "language-model", "pytorch"], model_name=name,
                          datasets=[dataset] if is_hub_dataset else None, eval_results=evals)
     tokens, shown = results.get("tokens"), results["dataset_name"]
+    # A local folder is named by its own name: its path is the training machine's, meaningless elsewhere.
+    rows = _flat({**cfg, "dataset": dataset if is_hub_dataset else f"{Path(dataset).name} (a local folder)"})
     body = CARD_BODY.format(
         dataset_name=results["dataset_name"] + (f" (`{dataset}`)" if is_hub_dataset and shown != dataset else ""),
         parameters=results["parameters"], vocab_size=results["vocab_size"], min_freq=cfg["min_freq"],
@@ -95,7 +97,7 @@ def model_card(results: dict, repo_id: str | None = None, folder: str = ".") -> 
         epochs=cfg["epochs"], minutes=results["minutes"], hardware=results["hardware"],
         eval_batch_size=cfg.get("eval_batch_size") or cfg["batch_size"], seq_len=cfg["seq_len"], curve=CURVE_NAME,
         tokens=("Tokens per split: " + ", ".join(f"{k} {v:,}" for k, v in tokens.items()) + ".") if tokens else "",
-        rows="\n".join(f"| `{k}` | {v} |" for k, v in _flat(cfg)), load_name=repo_id or folder)
+        rows="\n".join(f"| `{k}` | {v} |" for k, v in rows), load_name=repo_id or folder)
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 
 

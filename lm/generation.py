@@ -37,6 +37,7 @@ class Generation:
     prompt_tokens: list[str]  # the prompt as the tokenizer saw it
     tokens: list[str] = field(default_factory=list)  # the new tokens
     probs: list[float] = field(default_factory=list)  # the model's probability of each, before temperature
+    ranks: list[int] = field(default_factory=list)  # each one's place in the model's ranking (1 = its favourite)
     temperature: float = 1.0
     seed: int = 0  # the seed actually used: pass it back to reproduce this result
     unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
@@ -64,6 +65,7 @@ class StreamToken:
     token: str
     prob: float  # the model's probability of this token, before temperature
     text: str = ""  # what it adds to the readable text: "Dorothy" + " said" + ","
+    rank: int = 1  # its place among the words the model can write, before temperature (1 = its favourite)
 
 
 @dataclass
@@ -72,6 +74,12 @@ class Distribution:
     tokens: list[str]  # the most likely next tokens, best first (the same order at every temperature > 0)
     probs: list[float]  # their probability after temperature, top-k and top-p
     entropy: float  # of the whole distribution actually sampled from, in bits
+
+
+def token_ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Each chosen token's rank in its row (1 = the highest logit): 1 + how many logits beat it. Temperature
+    divides every logit alike, so this is the rank before and after it. One comparison per logit, no sort."""
+    return (logits > logits.gather(1, ids[:, None])).sum(dim=-1) + 1  # (B,)
 
 
 # Prompts up to this many tokens (the leading <eos> included) go through `model.step`; longer ones
@@ -107,7 +115,7 @@ def _take(rows: list[int], keep: list[int], ids: torch.Tensor, hidden):
 @torch.no_grad()
 def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos):
     """Sample one continuation per temperature in one batch. Yields (generations, events) once per
-    step, events being (row, token, prob) for the rows that produced a token at that step."""
+    step, events being (row, token, prob, rank) for the rows that produced a token at that step."""
     check_model(model)
     check_vocab(vocab, model)
     check_bool("stop_at_eos", stop_at_eos)
@@ -127,13 +135,15 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
         logits[:, vocab.unk_index] = -math.inf
         ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
         probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
+        ranks = token_ranks(logits, ids)  # (B,) <unk> is masked: ranked among the words it can write
         events, keep = [], []
-        for j, (r, token_id, p) in enumerate(zip(rows, ids.tolist(), probs.tolist())):
+        for j, (r, token_id, p, rank) in enumerate(zip(rows, ids.tolist(), probs.tolist(), ranks.tolist())):
             if token_id == vocab.eos_index and stop_at_eos:
                 continue
             gens[r].tokens.append(vocab.itos[token_id])
             gens[r].probs.append(p)
-            events.append((r, vocab.itos[token_id], p))
+            gens[r].ranks.append(rank)
+            events.append((r, vocab.itos[token_id], p, rank))
             keep.append(j)
         yield gens, events
         if step == max_new_tokens - 1 or not keep:
@@ -164,8 +174,8 @@ def stream(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperat
     report it; with None a fresh one is used.
     """
     for gens, events in _run(model, vocab, prompt, [temperature], max_new_tokens, top_k, top_p, seed, stop_at_eos):
-        for _, token, p in events:
-            yield StreamToken(token, p, gens[0].piece(len(gens[0].tokens) - 1))
+        for _, token, p, rank in events:
+            yield StreamToken(token, p, gens[0].piece(len(gens[0].tokens) - 1), rank)
 
 
 def sweep(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], max_new_tokens: int = 100,

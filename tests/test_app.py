@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,30 @@ def _generate(client, prompt=PROMPT, temperature=0.8, top_k=0, top_p=1.0, max_ne
     return _call(client, prompt, temperature, top_k, top_p, max_new_tokens, seed, api_name="/generate")
 
 
+class _Story(HTMLParser):
+    """The coloured story as a browser reads it: all its text, and each word span's (text, classes, tip)."""
+
+    def __init__(self, story_html: str):
+        super().__init__()
+        self.text, self.words, self._word = "", [], None
+        self.feed(story_html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "w" in (attrs.get("class") or "").split():
+            self._word = ["", attrs["class"].split(), attrs.get("data-tip"), attrs.get("tabindex")]
+
+    def handle_endtag(self, tag):
+        if self._word is not None:
+            self.words.append(tuple(self._word))
+            self._word = None
+
+    def handle_data(self, data):
+        self.text += data
+        if self._word is not None:
+            self._word[0] += data
+
+
 def _reference(model, vocab, prompt, max_new_tokens, temperature, seed, top_k=None, top_p=None):
     return lm.generate(model, vocab, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                        top_p=top_p, seed=seed, stop_at_eos=False)
@@ -130,14 +155,16 @@ def test_generate_streams_token_by_token(served):
 
 def test_generate_colours_each_token_by_its_probability(served):
     client, model, vocab, _ = served
-    text, spans, seed = _generate(client, max_new_tokens=15, seed="99")
+    text, story_html, seed = _generate(client, max_new_tokens=15, seed="99")
     expected = _reference(model, vocab, PROMPT, 15, 0.8, 99)
-    assert "".join(s["token"] for s in spans) == text == expected.text
-    assert spans[0] == {"token": "The lion was afraid, but", "class_or_confidence": None}  # the prompt: no colour
-    coloured = [s for s in spans[1:] if not s["token"].isspace()]
-    assert [s["class_or_confidence"] for s in coloured] == [
-        page_format.prob_label(p) for t, p in zip(expected.tokens, expected.probs) if t != "<eos>"]
-    assert set(page_format.COLOR_MAP) == {label for _, label, _ in page_format.PROB_BINS}
+    story = _Story(story_html)
+    assert story.text == text == expected.text
+    new = [(t, p, r) for t, p, r in zip(expected.tokens, expected.probs, expected.ranks) if t != "<eos>"]
+    assert len(story.words) == len(new)  # the prompt and paragraph breaks are not coloured words
+    for (_, classes, tip, tabindex), (_, p, r) in zip(story.words, new):
+        assert f"p{page_format.prob_bin(p)}" in classes and f"r{page_format.rank_bin(r)}" in classes
+        assert tip == f"{page_format.percent(p)} likely · the model's {page_format.ordinal(r)} choice"
+        assert tabindex == "0"  # reachable by keyboard, so the tip shows on focus too
 
 
 def test_blank_seed_is_drawn_shown_and_reproducible(client):
@@ -181,9 +208,12 @@ def test_distribution_bars_table_and_entropy(served):
     expected = lm.next_token_distribution(model, vocab, PROMPT, [0.5, 1.0, 2.0], top=6)
     assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
     assert table["headers"] == ["next word", "T = 0.5 (%)", "T = 1 (%)", "T = 2 (%)"]
-    assert [row[0] for row in table["data"]] == [page_format.token_label(t) for t in expected[0].tokens]
+    *words, others = table["data"]
+    assert [row[0] for row in words] == [page_format.token_label(t) for t in expected[0].tokens]
+    assert others[0] == "all other words"
     for col, dist in enumerate(expected, start=1):
-        assert [row[col] for row in table["data"]] == pytest.approx([100 * p for p in dist.probs], abs=0.006)
+        assert [row[col] for row in words] == pytest.approx([100 * p for p in dist.probs], abs=0.006)
+        assert sum(row[col] for row in table["data"]) == pytest.approx(100, abs=0.05)  # the bars add up
     assert [row[0] for row in entropy["data"]] == [0.5, 1.0, 2.0]
     assert [row[1] for row in entropy["data"]] == pytest.approx([d.entropy for d in expected], abs=1e-3)
     assert entropy["data"][0][1] < entropy["data"][2][1]  # hotter is more open
@@ -197,7 +227,7 @@ def test_distribution_plot_takes_any_text(client):
 
 def test_distribution_greedy_is_certain(client):
     _, table, entropy = _call(client, PROMPT, [0], 5, api_name="/distribution")
-    assert [row[1] for row in table["data"]] == [100.0, 0.0, 0.0, 0.0, 0.0]
+    assert [row[1] for row in table["data"]] == [100.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # the last: all other words
     assert entropy["data"][0][1] == 0
 
 
@@ -214,10 +244,10 @@ def test_model_info_endpoint(served):
 # ------------------------------------------------------------------------------------- bad input
 HUGE = 10**400  # a valid JSON integer, far past any float
 BAD = [  # (endpoint, arguments, words the error message must contain)
-    ("/generate", (PROMPT, 99, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 99."),
-    ("/generate", (PROMPT, -1, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got -1."),
-    ("/generate", (PROMPT, HUGE, 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 10000"),
-    ("/generate", (PROMPT, "abc", 0, 1, 5, ""), "Temperature must be a number from 0 to 3; got 'abc'."),
+    ("/generate", (PROMPT, 99, 0, 1, 5, ""), "Temperature must be a number from 0 to 3.5; got 99."),
+    ("/generate", (PROMPT, -1, 0, 1, 5, ""), "Temperature must be a number from 0 to 3.5; got -1."),
+    ("/generate", (PROMPT, HUGE, 0, 1, 5, ""), "Temperature must be a number from 0 to 3.5; got 10000"),
+    ("/generate", (PROMPT, "abc", 0, 1, 5, ""), "Temperature must be a number from 0 to 3.5; got 'abc'."),
     ("/generate", (PROMPT, "0.5", 0, 1, 5, ""), "Temperature must be a number"),  # a number as text is text
     ("/generate", (PROMPT, None, 0, 1, 5, ""), "Temperature must be"),
     ("/generate", (PROMPT, True, 0, 1, 5, ""), "Temperature must be"),
@@ -226,7 +256,7 @@ BAD = [  # (endpoint, arguments, words the error message must contain)
     ("/generate", (PROMPT, 1, 10**9, 1, 5, ""), "Top-k must be"),
     ("/generate", (PROMPT, 1, HUGE, 1, 5, ""), "Top-k must be a whole number from 0 to 200; got 10000"),
     ("/generate", (PROMPT, 1, True, 1, 5, ""), "Top-k must be"),
-    ("/generate", (PROMPT, 1, 0, 2, 5, ""), "Top-p must be a number from 0.05 to 1"),
+    ("/generate", (PROMPT, 1, 0, 2, 5, ""), "Top-p must be a number from 0.01 to 1"),
     ("/generate", (PROMPT, 1, 0, 0, 5, ""), "Top-p must be"),
     ("/generate", (PROMPT, 1, 0, "x", 5, ""), "Top-p must be"),
     ("/generate", (PROMPT, 1, 0, 1, -1, ""), "New tokens must be a whole number from 0 to 300"),
@@ -239,12 +269,10 @@ BAD = [  # (endpoint, arguments, words the error message must contain)
     ("/generate", (PROMPT, 1, 0, 1, 5, "1e3"), "Seed must be"),
     ("/generate", (PROMPT, 1, 0, 1, 5, 3.5), "Seed must be"),
     ("/generate", (PROMPT, 1, 0, 1, 5, "١٢"), "Seed must be"),  # digits, but not 0-9
-    ("/generate", ("x" * (app.MAX_PROMPT_CHARS + 1), 1, 0, 1, 5, ""), "the limit is 1,000 characters"),
-    ("/compare", (PROMPT, 0, 1, 99, 1, 5, ""), "Temperature must be a number from 0 to 3"),
+    ("/compare", (PROMPT, 0, 1, 99, 1, 5, ""), "Temperature must be a number from 0 to 3.5"),
     ("/compare", (PROMPT, 0, 1, 2, 1, -5, ""), "New tokens per column must be a whole number from 0 to 300"),
     ("/notebook_preset", (PROMPT, 5, "seed"), "Seed must be"),
     ("/notebook_preset", (PROMPT, "five", ""), "New tokens per column must be"),
-    ("/notebook_preset", ("y" * 5000, 5, ""), "MAX_PROMPT_CHARS"),
     ("/distribution", (PROMPT, [], 5), "Choose at least one temperature"),
     ("/distribution", (PROMPT, [0.1, 0.2], 5), "Temperatures to compare must be a list of values among 0, 0.25,"),
     ("/distribution", (PROMPT, ["abc"], 5), "Temperatures to compare must be"),
@@ -292,10 +320,11 @@ ODD_BUT_VALID = [  # prompts that get a valid result
 
 @pytest.mark.parametrize("prompt", ODD_BUT_VALID, ids=range(len(ODD_BUT_VALID)))
 def test_odd_prompts_get_a_valid_result(client, prompt):
-    text, spans, seed = _generate(client, prompt=prompt, max_new_tokens=8, seed="3")
+    text, story_html, seed = _generate(client, prompt=prompt, max_new_tokens=8, seed="3")
     assert seed == "3" and isinstance(text, str)
-    assert "".join(s["token"] for s in spans) == text
-    assert len([s for s in spans if s["class_or_confidence"]]) >= 1  # new words were written
+    story = _Story(story_html)
+    assert story.text == text
+    assert len(story.words) >= 1  # new words were written
 
 
 def _raw_generate(url: str, body: str) -> str:
@@ -319,13 +348,35 @@ def test_a_lone_surrogate_from_a_raw_http_client(served):
 
 @pytest.mark.parametrize("data, message", [
     ('["the", NaN, 0, 1.0, 5, "8", false]', "temperature must be a finite number"),  # Gradio's range check lets NaN by
-    ('["the", 1, 0, Infinity, 5, "8", false]', "Top-p must be a number from 0.05 to 1; got inf."),
+    ('["the", 1, 0, Infinity, 5, "8", false]', "Top-p must be a number from 0.01 to 1; got inf."),
     ('["the", 1, 0, 1.0, NaN, "8", false]', "New tokens must be a whole number from 0 to 300; got nan."),
 ])
 def test_not_a_number_from_a_raw_http_client(served, data, message):
     """JSON has no NaN or Infinity, but Python's parser takes them; gradio_client cannot send them."""
     stream = _raw_generate(served[3], '{"data": ' + data + '}')
     assert "event: error" in stream and message in stream
+
+
+def test_a_prompt_over_the_limit_is_cut_at_a_word_end(served):
+    client, model, vocab, _ = served
+    long = "the owl sat on the gate " * 50  # 1,200 characters
+    cut = page_input.cut_prompt(long, app.MAX_PROMPT_CHARS)
+    assert len(cut) <= app.MAX_PROMPT_CHARS and long.startswith(cut) and long[len(cut)] == " "
+    assert _generate(client, prompt=long, seed="4")[0] == _reference(model, vocab, cut, 12, 0.8, 4).text
+    table, _ = _call(client, "y" * 5000, 5, "3", api_name="/notebook_preset")  # no word end: cut at the limit
+    texts = [row[1] for row in table["data"]]
+    assert all(t.startswith("y" * app.MAX_PROMPT_CHARS) and "y" * (app.MAX_PROMPT_CHARS + 1) not in t for t in texts)
+
+
+@pytest.mark.parametrize("text, limit, cut", [
+    ("the lion ran", 10, "the lion"),  # not "the lion r"
+    ("x" * 20, 10, "x" * 10),  # no word end: cut at the limit
+    ("the lion  ", 9, "the lion"),
+    ("a b", 10, "a b"),
+    ("a bcdefghijklmn", 10, "a bcdefghi"),  # the only word end is too far back
+])
+def test_cut_prompt(text, limit, cut):
+    assert page_input.cut_prompt(text, limit) == cut
 
 
 def test_empty_prompt_starts_a_new_line(served):
@@ -341,11 +392,11 @@ def test_empty_prompt_starts_a_new_line(served):
     (0.5, 3, 0.9, 7, "  12  "),  # spaces around the seed
 ])
 def test_controls_at_their_extremes(client, args):
-    text, spans, seed = _generate(client, PROMPT, *args)
+    text, story_html, seed = _generate(client, PROMPT, *args)
     assert text.startswith("The lion was afraid, but")
     assert seed == args[-1].strip()
     if args[3] == 0:
-        assert text == "The lion was afraid, but" and len(spans) == 1
+        assert text == "The lion was afraid, but" and _Story(story_html).words == []
 
 
 def test_other_endpoints_at_their_extremes(client):
@@ -360,7 +411,7 @@ def test_other_endpoints_at_their_extremes(client):
                               api_name="/distribution")
     assert len(entropy["data"]) == 8 and len(probs["headers"]) == 9
     _, probs, _ = _call(client, PROMPT, [1], 1, api_name="/distribution")
-    assert len(probs["data"]) == 1
+    assert len(probs["data"]) == 2  # one word, then all other words
 
 
 def test_unknown_words_are_warned_about():
@@ -425,12 +476,14 @@ def test_model_tab_shows_the_name_and_facts(tmp_path):
     model, vocab = lm.load_pretrained(folder)
     demo = app.build_demo(model, vocab, lm.model_info(folder))
     text = _model_tab_text(demo)
-    assert "| Model | **oz-tiny** |" in text and str(tmp_path) not in text  # the name, not a path
-    assert "| Trained on | Tiny invented lines |" in text and "2-layer LSTM" in text
-    assert f"| Parameters (numbers it learned) | {model.num_parameters():,} |" in text
-    assert "| Test perplexity | 43.25 |" in text and "A perplexity of about 43 means" in text
-    images = [b for b in demo.blocks.values() if isinstance(b, gr.Image)]
-    assert len(images) == 1 and Path(images[0].value["path"]).name == "training_curve.png"
+    assert "| Name | **oz-tiny** |" in text and str(tmp_path) not in text  # the name, not a path
+    assert "| Read while learning | Tiny invented lines |" in text and "2-layer LSTM" in text
+    assert f"| Numbers it learned (parameters) | {model.num_parameters():,} |" in text
+    assert "| 43.25: on average as unsure as choosing among about 43 words |" in text
+    assert "A perplexity of about 43 means" in text
+    plots = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "training-curve"]
+    assert len(plots) == 1 and isinstance(plots[0], gr.Plot)  # the student's curve: perplexity per epoch
+    assert not [b for b in demo.blocks.values() if isinstance(b, gr.Image)]  # not the card's (learning rate)
 
 
 def test_model_facts_unknown_without_training_results(tmp_path):
@@ -438,10 +491,12 @@ def test_model_facts_unknown_without_training_results(tmp_path):
     model, vocab = lm.load_pretrained(folder)
     demo = app.build_demo(model, vocab, lm.model_info(folder))
     text = _model_tab_text(demo)
-    assert "| Trained on | unknown |" in text and "| Test perplexity | unknown |" in text
-    assert f"| Vocabulary (words it knows) | {len(vocab):,} |" in text
-    assert not [b for b in demo.blocks.values() if isinstance(b, gr.Image)]  # no curve, no picture
-    assert "| Model | unknown |" in _model_tab_text(app.build_demo(model, vocab))  # no facts at all
+    assert "| Read while learning | unknown |" in text
+    assert "| On a book it never trained on (perplexity) | unknown |" in text
+    assert f"| Words it knows (vocabulary) | {len(vocab):,} |" in text
+    pictures = [b for b in demo.blocks.values() if isinstance(b, (gr.Image, gr.Plot))]
+    assert [b.elem_id for b in pictures] == ["distribution-plot"]  # no curve, no picture
+    assert "| Name | unknown |" in _model_tab_text(app.build_demo(model, vocab))  # no facts at all
 
 
 def test_example_prompts_file():
@@ -474,7 +529,7 @@ def test_main_loads_the_model_and_launches(tmp_path, monkeypatch):
     monkeypatch.setattr(app, "launch", lambda demo, **kw: seen.update(demo=demo, **kw))
     app.main(["--model", str(folder), "--port", "0"])
     assert isinstance(seen["demo"], gr.Blocks) and seen["port"] == 0 and seen["host"] == "127.0.0.1"
-    assert "| Model | **my-model** |" in _model_tab_text(seen["demo"])
+    assert "| Name | **my-model** |" in _model_tab_text(seen["demo"])
 
 
 def _run_app(*args, env=None):
@@ -504,7 +559,7 @@ def _limits_at_import(env: dict) -> str:
 
 def test_limits_follow_the_environment():
     clean = {k: v for k, v in os.environ.items() if k not in LIMITS}
-    assert _limits_at_import(clean) == "[1000, 300, 3.0, 200, 20, 2, 100]"
+    assert _limits_at_import(clean) == "[1000, 300, 3.5, 200, 20, 2, 100]"
     env = {"MAX_PROMPT_CHARS": "50", "MAX_NEW_TOKENS": "5", "MAX_TEMPERATURE": "2.5", "MAX_TOP_K": "7",
            "MAX_TOP_WORDS": "4", "CONCURRENCY_LIMIT": "3", "MAX_QUEUE_SIZE": "9"}
     assert _limits_at_import({**clean, **env}) == "[50, 5, 2.5, 7, 4, 3, 9]"
@@ -544,8 +599,8 @@ def test_a_class_writing_at_once_gets_what_each_would_get_alone(served):
     ("generate", [], "got 0."),
     ("generate", ["the", 1.0, 0, 1.0, 5, "8", False, 7], "/generate takes 7 values"),
     ("compare", ["the", 0, 1], "/compare takes 7 values"),
-    ("distribution", ["the"], "/distribution takes 3 values (Prompt: the start of a story, Temperatures to compare, "
-                              "Words to show); got 1."),
+    ("distribution", ["the"], "/distribution takes 5 values (Prompt: the start of a story, Temperatures to compare, "
+                              "Words to show, Top-k, Top-p); got 1."),
 ])
 def test_a_request_with_too_few_or_too_many_values_is_told_how_many(served, endpoint, data, message):
     """Gradio refuses too few values with an empty error (and a traceback in the log) and drops extra ones."""

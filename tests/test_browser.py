@@ -110,13 +110,47 @@ def test_playground_streams_and_colours(page, shots, tmp_path):
     colours = page.locator("#story-colours")
     expect(colours).to_contain_text("The lion was afraid, but")
     for _, label, _ in page_format.PROB_BINS:  # the legend explains every colour
-        expect(colours).to_contain_text(label)
+        expect(page.locator("#colour-key")).to_contain_text(label)
     _no_error_toast(page)
     target = Path(os.environ.get("LM_SCREENSHOT") or tmp_path / "screenshot.png")
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
     page.screenshot(path=str(shots / "playground.png"), full_page=True)
     assert target.stat().st_size > 10_000
+
+
+def _rgb(hex_colour: str) -> str:
+    return "rgb({}, {}, {})".format(*(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+def _backgrounds(page) -> list[str]:
+    return page.locator("#story-colours .w").evaluate_all("ws => ws.map(w => getComputedStyle(w).backgroundColor)")
+
+
+def test_words_tell_probability_and_rank_and_recolour_by_rank(page):
+    """After test_playground_streams_and_colours: the story's words, as a student meets them."""
+    words = page.locator("#story-colours .w")
+    expect(words.first).to_be_visible()
+    tip = "getComputedStyle(document.querySelector('#story-colours .w:%s'), '::after').content"
+    words.nth(1).focus()  # keyboard: Tab reaches a word (tabindex 0) and its tip shows
+    shown = page.evaluate(tip % "focus")
+    assert shown == f'"{words.nth(1).get_attribute("data-tip")}"' and "likely" in shown and "choice" in shown
+    words.nth(1).blur()
+    words.nth(2).hover()
+    assert page.evaluate(tip % "hover") == f'"{words.nth(2).get_attribute("data-tip")}"'
+    spans = page.evaluate("[...document.querySelectorAll('#story-colours .w')].map(e => "
+                          "[getComputedStyle(e).whiteSpace, e.getClientRects().length])")
+    assert all(space == "nowrap" and rects == 1 for space, rects in spans), spans  # never "yello w"
+    classes = [c.split() for c in words.evaluate_all("ws => ws.map(w => w.className)")]
+    prob = {f"p{i}": _rgb(c) for i, (_, _, c) in enumerate(page_format.PROB_BINS)}
+    rank = {f"r{i}": _rgb(c) for i, (_, _, c) in enumerate(page_format.RANK_BINS)}
+    assert _backgrounds(page) == [prob[c[1]] for c in classes]  # opaque rgb(), not rgba(..., 0.5)
+    page.locator("#colour-by label", has_text="rank").click()
+    expect(page.locator("#colour-key .key-rank")).to_be_visible()
+    expect(page.locator("#colour-key .key-probability")).to_be_hidden()
+    assert _backgrounds(page) == [rank[c[2]] for c in classes]
+    page.locator("#colour-by label", has_text="probability").click()
+    expect(page.locator("#colour-key .key-probability")).to_be_visible()
 
 
 def test_side_by_side_fills_every_column(page, shots):
@@ -156,8 +190,8 @@ def test_model_tab_shows_facts(page, shots, source):
     _open_tab(page, "Model")
     info = page.locator("#model-info")
     expect(info).to_contain_text(lm.model_info(source)["name"])  # the model's name, not a file path
-    expect(info).to_contain_text("Parameters")
-    expect(info).to_contain_text("Vocabulary")
+    expect(info).to_contain_text("Numbers it learned (parameters)")
+    expect(info).to_contain_text("Words it knows (vocabulary)")
     page.screenshot(path=str(shots / "model.png"), full_page=True)
 
 

@@ -69,3 +69,13 @@ def test_uploads_are_refused_and_nothing_is_stored(server):
     assert r.status_code == 413, r.text  # refused: too large (the limit is 0 bytes)
     after = sorted(p for p in cache.rglob("*") if p.is_file())
     assert [p for p in after if p not in before and p.read_bytes() == b"x" * 100_000] == []
+
+
+def test_freed_memory_is_handed_back_while_serving(server):
+    """glibc keeps freed memory in per-thread arenas; the launched app trims it on a timer (page_server)."""
+    import threading
+
+    import page_server
+
+    assert any(t.name == "malloc-trim" and t.is_alive() for t in threading.enumerate())
+    assert page_server.trim_memory_every(3600) is True  # this machine's C library is glibc

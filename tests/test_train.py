@@ -35,6 +35,7 @@ from lm.card import write_results  # noqa: E402
 from lm.config import RECIPES, TrainConfig  # noqa: E402
 from lm.data import num_chunks  # noqa: E402
 from lm.files import is_temp_of, seal_matches  # noqa: E402
+from tests.hub_helpers import FakeHub, install_fake_hub  # noqa: E402
 
 MODEL_FILES = {"model.safetensors", "config.json", "vocab.json", "README.md", "training_curve.png",
                "training_results.json"}
@@ -238,9 +239,10 @@ def test_model_card_has_metadata_results_and_usage(tiny_run):
     meta, body = card[4:].split("\n---\n", 1)
     for line in ("library_name: lm", "license: mit", "tags:", "- lstm", "pipeline_tag: text-generation"):
         assert line in meta.splitlines(), line
-    assert str(tiny_run["corpus"]) not in meta  # a local folder is not a Hub dataset id
+    assert str(tiny_run["corpus"]) not in card  # a local folder is not a Hub dataset id, nor named by its path
+    assert f"| `dataset` | {tiny_run['corpus'].name} (a local folder) |" in body
     for name, value in TrainConfig.from_dict(results["train_config"]).flat().items():  # every hyperparameter
-        assert f"| `{name}` | {value} |" in body, name
+        assert name == "dataset" or f"| `{name}` | {value} |" in body, name
     assert f"{results['parameters']:,}" in body
     assert f"| best validation perplexity | {results['best_valid_ppl']:.2f} |" in body
     assert f"| test perplexity (best weights) | {results['test_ppl']:.2f} |" in body
@@ -726,75 +728,12 @@ def test_resume_from_another_config_or_vocab_is_refused(tiny_run, tmp_path, caps
 
 
 # ------------------------------------------------------------------------------------ 6. --push-to-hub
-class FakeHub:
-    """Answers the Hub's HTTP API as huggingface_hub uses it for create_repo + upload_folder, and
-    keeps what was sent: the commit's NDJSON and the bytes of every LFS upload."""
-
-    HOST = "https://huggingface.co"
-
-    def __init__(self):
-        self.requests, self.unexpected, self.commits, self.lfs_blobs, self.validated = [], [], [], {}, []
-
-    def __call__(self, request):
-        import httpx2
-
-        method, url, path = request.method, str(request.url), request.url.path
-        self.requests.append(f"{method} {url}")
-        body = request.read()
-        if method == "POST" and path == "/api/repos/create":
-            payload = json.loads(body)
-            repo = f"{payload.get('organization') or 'someone'}/{payload['name']}"
-            return httpx2.Response(200, json={"url": f"{self.HOST}/{repo}", "name": repo, "id": "fake-repo-id"})
-        if method == "POST" and path == "/api/validate-yaml":  # the card's metadata, checked before upload
-            content = json.loads(body)["content"]
-            self.validated.append(content)
-            meta = yaml.safe_load(content.split("---\n")[1]) if content.startswith("---\n") else None
-            errors = [] if isinstance(meta, dict) else [{"message": "no metadata"}]
-            return httpx2.Response(400 if errors else 200, json={"errors": errors, "warnings": []})
-        if method == "POST" and path.startswith("/api/models/") and "/preupload/" in path:
-            files = json.loads(body)["files"]
-            # As the Hub: binary files go through LFS, text files inline in the commit.
-            return httpx2.Response(200, json={"files": [
-                {"path": f["path"], "uploadMode": "lfs" if f["path"].endswith((".safetensors", ".png")) else "regular",
-                 "shouldIgnore": False, "oid": None} for f in files]})
-        if method == "POST" and path.endswith(".git/info/lfs/objects/batch"):
-            objects = json.loads(body)["objects"]
-            return httpx2.Response(200, json={"transfer": "basic", "objects": [
-                {"oid": o["oid"], "size": o["size"], "authenticated": True,
-                 "actions": {"upload": {"href": f"https://lfs.fake.example/upload/{o['oid']}"}}} for o in objects]})
-        if method == "PUT" and url.startswith("https://lfs.fake.example/upload/"):
-            self.lfs_blobs[path.rsplit("/", 1)[1]] = body
-            return httpx2.Response(200)
-        if method == "POST" and path.startswith("/api/models/") and "/commit/" in path:
-            self.commits.append([json.loads(line) for line in body.decode().splitlines() if line.strip()])
-            repo = path.split("/api/models/", 1)[1].split("/commit/", 1)[0]
-            return httpx2.Response(200, json={"commitUrl": f"{self.HOST}/{repo}/commit/{'c' * 40}",
-                                              "commitOid": "c" * 40, "pullRequestUrl": None})
-        if path == "/api/agent-harnesses":  # huggingface_hub's best-effort user-agent lookup; 404 is fine
-            return httpx2.Response(404, json={"error": "not in the fake Hub"})
-        self.unexpected.append(f"{method} {url}")
-        return httpx2.Response(404, json={"error": "not in the fake Hub"})
-
-
 @pytest.fixture
 def fake_hub(monkeypatch):
-    """Replace only huggingface_hub's HTTP transport, through its public `set_client_factory`: HfApi,
-    the commit/LFS code and retries all run for real, but the bytes go to FakeHub, not the network."""
-    import httpx2
-    import huggingface_hub
-    from huggingface_hub import constants
-
-    hub = FakeHub()
-    huggingface_hub.set_client_factory(
-        lambda: httpx2.Client(transport=httpx2.MockTransport(hub), follow_redirects=True, timeout=None))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # our own env says offline; the fake Hub is "online"
-    # hf_xet uploads through its own (Rust) HTTP client, out of reach of any Python-level mock: take the
-    # Hub's other upload path, the LFS batch API, which goes through the same transport.
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")
+    """huggingface_hub's HTTP transport routed to a local FakeHub (tests/hub_helpers.py)."""
+    hub, undo = install_fake_hub(monkeypatch)
     yield hub
-    # Back to a plain client (the tests are offline: nothing else reaches the network).
-    huggingface_hub.set_client_factory(lambda: httpx2.Client(follow_redirects=True))
+    undo()
 
 
 def test_push_to_hub_uploads_the_whole_folder_in_one_commit(tmp_path, fake_hub, capsys):

@@ -196,7 +196,7 @@ def test_phone_first_screen_and_bad_input(browser, url):
     assert story["y"] + 60 <= 800 and story["width"] <= 375
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     for field, value, message in [("#seed", "abc", "Seed must be a whole number from 0 to 4294967295"),
-                                  ("#temperature", "9", "Temperature must be a number from 0 to 3; got '9'."),
+                                  ("#temperature", "9", "Temperature must be a number from 0 to 3.5; got '9'."),
                                   ("#new-tokens", "x", "New tokens must be a whole number from 0 to 300")]:
         page.fill(field, value)
         page.click("#write")
@@ -211,6 +211,33 @@ def test_phone_first_screen_and_bad_input(browser, url):
     context.close()
 
 
+def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled):
+    """Greedy: every word is the model's 1st choice (rank bin r0); its probability bin and tip as page_format's."""
+    import page_format
+
+    model, vocab = bundled
+    g = lm.generate(model, vocab, PROMPTS[1], 30, temperature=0, stop_at_eos=False)
+    context = _offline_context(browser)
+    page = _open(context, url)
+    _write(page, PROMPTS[1], 0, 30, 1)
+    spans = page.eval_on_selector_all("#story .w", "ws => ws.map(w => [w.className, w.dataset.tip, w.tabIndex, "
+                                      "getComputedStyle(w).whiteSpace, getComputedStyle(w).backgroundColor])")
+    new = [p for t, p in zip(g.tokens, g.probs) if t != "<eos>"]
+    assert len(spans) == len(new)
+    rgb = {c: "rgb({}, {}, {})".format(*(int(c[i:i + 2], 16) for i in (1, 3, 5)))
+           for c in [b["colour"] for b in page_format.SETTINGS["prob_bins"] + page_format.SETTINGS["rank_bins"]]}
+    for (classes, tip, tabindex, space, background), p in zip(spans, new):
+        bin_ = page_format.prob_bin(p)
+        assert classes.split()[-3:] == ["w", f"p{bin_}", "r0"] and tip.endswith("likely · the model's 1st choice")
+        assert tabindex == 0 and space == "nowrap" and background == rgb[page_format.PROB_BINS[bin_][2]]
+    page.check("#colour-by input[value=rank]")
+    first_choice = rgb[page_format.RANK_BINS[0][2]]
+    assert page.eval_on_selector_all("#story .w", "ws => ws.map(w => getComputedStyle(w).backgroundColor)") == [
+        first_choice] * len(new)
+    assert page.is_visible("#colour-key .key-rank") and not page.is_visible("#colour-key .key-probability")
+    context.close()
+
+
 def test_next_word_bars_match_python(browser, url, bundled):
     model, vocab = bundled
     context = _offline_context(browser)
@@ -222,7 +249,7 @@ def test_next_word_bars_match_python(browser, url, bundled):
     rows = page.eval_on_selector_all("#entropy-table tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")
     assert [float(r[1]) for r in rows] == pytest.approx([d.entropy for d in dists], abs=2e-3)
     header = page.eval_on_selector_all("#probability-table tbody tr td:first-child", "cs => cs.map(c => c.innerText)")
-    assert header == dists[0].tokens
+    assert header == dists[0].tokens + ["all other words"]  # the bars add up to 100%
     for box in page.locator("#plot-temperatures input").all():
         box.uncheck()
     page.wait_for_selector("#message:not([hidden])")

@@ -45,14 +45,59 @@ export function clearMessage() {
   showMessage("", "");
 }
 
-// The colour bin of a probability (page_format.prob_label): {label, colour}.
+// The colour bin of a probability (page_format.prob_bin): its index in settings.prob_bins, most likely first.
 export function probBin(bins, prob) {
-  return bins.find((b) => prob >= b.low) ?? bins[bins.length - 1];
+  const i = bins.findIndex((b) => prob >= b.low);
+  return i < 0 ? bins.length - 1 : i;
 }
 
-export function percent(p) {
+// The colour bin of a rank (page_format.rank_bin): 1st choice, top 10, top 100, rarer (max null: every rank).
+export function rankBin(bins, rank) {
+  const i = bins.findIndex((b) => b.max === null || rank <= b.max);
+  return i < 0 ? bins.length - 1 : i;
+}
+
+export function percent(p) { // page_format.percent: 0.4567 -> "45.7%", 0.00012 -> "0.012%"
   if (p >= 0.001 || p === 0) return `${(100 * p).toFixed(1)}%`;
-  return `${(100 * p).toPrecision(2)}%`;
+  return `${Number((100 * p).toPrecision(2))}%`;
+}
+
+export function ordinal(n) { // page_format.ordinal: 1 -> "1st", 13 -> "13th", 1022 -> "1,022nd"
+  const suffix = n % 100 >= 10 && n % 100 <= 20 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" })[n % 10] ?? "th";
+  return n.toLocaleString("en-US") + suffix;
+}
+
+export function aboutWords(n) { // page_format.about_words: 1.0004 -> "1", 7.6 -> "about 8", 2147.8 -> "about 2,150"
+  if (n < 100) return (Math.abs(n - Math.round(n)) < 0.05 ? "" : "about ") + Math.round(n).toLocaleString("en-US");
+  const step = 10 ** (String(Math.trunc(n)).length - 3); // three significant figures
+  return "about " + (Math.round(n / step) * step).toLocaleString("en-US");
+}
+
+export const entropyBits = (bits) => Math.max(0, Number(bits.toFixed(3))); // never "-0.000"
+
+// What page_format.word_html writes: a word that never breaks inside, coloured by its bins, its tip on hover/focus.
+export function wordSpan(settings, text, prob, rank) {
+  const span = document.createElement("span");
+  const tip = `${percent(prob)} likely · the model's ${ordinal(rank)} choice`;
+  span.className = `word w p${probBin(settings.prob_bins, prob)} r${rankBin(settings.rank_bins, rank)}`;
+  span.tabIndex = 0;
+  span.textContent = text;
+  span.dataset.tip = tip;
+  span.setAttribute("aria-label", `${text}: ${tip}`);
+  return span;
+}
+
+// page_format.legend_html and palette_css, from the same settings.json.
+export function legendHtml(settings) {
+  const one = (mode, bins, letter) => `<div class="colour-key key-${mode}"><p>${escape(settings.colour_modes[mode])}</p><ul>` +
+    bins.map((b, i) => `<li><span class="swatch ${letter}${i}"></span>${escape(b.label)}</li>`).join("") + "</ul></div>";
+  return one("probability", settings.prob_bins, "p") + one("rank", settings.rank_bins, "r");
+}
+
+export function paletteCss(settings) {
+  return [`.w { color: ${settings.text_colour}; }`,
+    ...settings.prob_bins.map((b, i) => `:root:not([data-colour-by=rank]) .w.p${i}, .swatch.p${i} { background: ${b.colour}; }`),
+    ...settings.rank_bins.map((b, i) => `:root[data-colour-by=rank] .w.r${i}, .swatch.r${i} { background: ${b.colour}; }`)].join("\n");
 }
 
 // Run one action at a time: buttons off while it runs; a UserError becomes the message. An action asked for

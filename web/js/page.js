@@ -1,6 +1,6 @@
 // The static page: load the exported model (model/), build the controls from model/settings.json, wire the tabs.
 
-import { $, Slider, clearMessage, runner, showMessage } from "./controls.js";
+import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage } from "./controls.js";
 import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
 import { Words } from "./text.js";
@@ -57,8 +57,12 @@ function setupShared(settings) {
   $("#description").innerHTML = settings.texts.description;
   $("#explanation").innerHTML = settings.texts.explanation;
   $("#model-info").innerHTML = settings.texts.model;
-  $("#legend").innerHTML = settings.prob_bins.map((b) => `<li><span style="background:${b.colour}"></span>${b.label}</li>`).join("");
-  $("#preset-line").textContent = "The reference notebook tried these temperatures: " + settings.notebook_temperatures.join(", ") + ".";
+  // The word colours, their legends and the "Colour by" choice, as the Gradio page (page_format) draws them.
+  document.head.append(Object.assign(document.createElement("style"), { textContent: paletteCss(settings) }));
+  $("#colour-key").innerHTML = legendHtml(settings);
+  $("#colour-by").addEventListener("change", (e) => { document.documentElement.dataset.colourBy = e.target.value; });
+  $("#preset-line").textContent = "The same prompt and seed at eleven temperatures, from very cold to beyond hot: " +
+    settings.notebook_temperatures.join(", ") + ".";
   const box = $("#plot-temperatures");
   for (const t of settings.plot_temperature_choices.filter((t) => t <= settings.limits.max_temperature)) {
     const label = document.createElement("label");

@@ -1,6 +1,6 @@
 // What the page's buttons do, tab by tab, over the model in the browser (as app.py's Actions).
 
-import { $, Slider, breathe, escape, fill, percent, probBin, showMessage } from "./controls.js";
+import { $, Slider, aboutWords, breathe, entropyBits, escape, fill, percent, showMessage, wordSpan } from "./controls.js";
 import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { checkTemperature } from "./sampler.js";
@@ -54,7 +54,7 @@ export async function write(app, ui) {
   $("#seed-used").value = String(seed);
   const run = { tokens: 0, start: performance.now(), firstWordMs: null };
   for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed })) {
-    addPiece(story, item, app.settings.prob_bins);
+    addPiece(story, item, app.settings);
     run.tokens += 1;
     if (run.firstWordMs === null) run.firstWordMs = performance.now() - run.start;
     await breathe();
@@ -65,17 +65,13 @@ export async function write(app, ui) {
   story.dataset.done = "true";
 }
 
-function addPiece(story, item, bins) {
+function addPiece(story, item, settings) {
   const text = item.text;
   if (/^\s*$/.test(text)) return story.append(text); // a paragraph break: no colour
-  const lead = text.startsWith(" ") ? " " : "";
-  const span = document.createElement("span");
-  span.className = "word";
-  span.textContent = text.slice(lead.length);
-  span.style.background = probBin(bins, item.prob).colour;
+  const lead = text.slice(0, text.length - text.trimStart().length); // outside the word: lines break there
+  const span = wordSpan(settings, text.slice(lead.length), item.prob, item.rank);
   span.dataset.prob = String(item.prob);
   span.dataset.rank = String(item.rank);
-  span.title = `${percent(item.prob)} likely (before temperature), rank ${item.rank}`;
   story.append(lead, span);
 }
 
@@ -119,37 +115,61 @@ export async function showDistribution(app, ui) {
   const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
   if (notice) showMessage(notice.message, notice.kind);
   const top = ui.topWords.read();
-  const dists = await nextTokenDistribution(app.model, app.words, app.tokenizer, prompt, [...new Set(temps)].sort((a, b) => a - b), top);
-  drawBars(app, dists, prompt);
-  fill($("#entropy-table"), null, dists.map((d) => [g(d.temperature), d.entropy.toFixed(3), (2 ** d.entropy).toFixed(1)]));
+  const cut = { topK: ui.topK.read(), topP: ui.topP.read() }; // the Playground's top-k / top-p, drawn as a line
+  const dists = await nextTokenDistribution(app.model, app.words, app.tokenizer, prompt, [...new Set(temps)].sort((a, b) => a - b),
+    top, cut);
+  drawBars(app, dists, prompt, cut);
+  fill($("#entropy-table"), null, dists.map((d) => [g(d.temperature), entropyBits(d.entropy).toFixed(3),
+    aboutWords(2 ** entropyBits(d.entropy))]));
   fill($("#probability-table"), ["next word", ...dists.map((d) => `T = ${g(d.temperature)} (%)`)],
-    dists[0].tokens.map((t, i) => [tokenLabel(t), ...dists.map((d) => (100 * d.probs[i]).toFixed(2))]));
+    [...dists[0].tokens.map((t, i) => [tokenLabel(t), ...dists.map((d) => (100 * d.probs[i]).toFixed(2))]),
+      [OTHERS, ...dists.map((d) => (100 * othersShare(d)).toFixed(2))]]);
 }
+
+const OTHERS = "all other words";
+const othersShare = (d) => { // page_plots.others_share: what makes the bars add up to 100%
+  const rest = 1 - d.probs.reduce((a, b) => a + b, 0);
+  return rest > 1e-6 ? rest : 0;
+};
+const kept = (d) => { const i = d.probs.findIndex((p) => p === 0); return i < 0 ? d.probs.length : i; };
 
 const tokenLabel = (t) => (t === EOS ? "↵ (new line)" : t);
 
-function promptTail(app, prompt) { // page_format._prompt_tail: the last eight words as the tokenizer reads them
+function promptTail(app, prompt) { // page_plots._prompt_tail: the last six words as the tokenizer reads them
   const plain = { form: (t, capital) => { const w = t === "i" ? "I" : t; return capital ? w.charAt(0).toUpperCase() + w.slice(1) : w; } };
   const d = new Detokenizer(plain);
   const words = app.tokenizer.tokenize(prompt).map((t) => d.piece(t)).join("").split(/\s+/).filter(Boolean);
-  const tail = words.slice(-8).join(" ");
-  return tail ? (words.length > 8 ? "... " : "") + tail : "(a new line)";
+  const tail = words.slice(-6).join(" ");
+  return tail ? (words.length > 6 ? "... " : "") + tail : "(a new line)";
 }
 
-function drawBars(app, dists, prompt) {
+// page_plots.distribution_figure in HTML: bars per word and for "all other words", each with its value; a bar
+// over 0 is never under 1% of the box (a hot 1.5% on a 70% axis stays visible); the top-k / top-p cut-off is a
+// dashed line before the first word it removes.
+function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}) {
   const colours = app.settings.temperature_colours;
   const colour = (t) => colours[g(t)] ?? "#888";
-  const ymax = Math.min(1, Math.max(...dists.flatMap((d) => d.probs)) * 1.15 + 0.02);
-  const groups = dists[0].tokens.map((t, i) => `<div class="group" title="${escape(tokenLabel(t))}">` + dists.map((d) =>
-    `<div class="bar" style="height:${(100 * d.probs[i] / ymax).toFixed(2)}%;background:${colour(d.temperature)}" ` +
-    `title="T = ${g(d.temperature)}: ${percent(d.probs[i])}"></div>`).join("") + "</div>").join("");
-  const labels = dists[0].tokens.map((t) => `<div>${escape(tokenLabel(t))}</div>`).join("");
+  const values = dists.map((d) => [...d.probs, othersShare(d)]);
+  const ymax = Math.min(1, Math.max(...values.flat()) * 1.2 + 0.03);
+  const cuts = new Set(dists.filter((d) => d.temperature > 0 && kept(d) < d.probs.length).map(kept));
+  const cutName = [topK ? `top-k ${topK}` : "", topP < 1 ? `top-p ${topP}` : ""].filter(Boolean).join(" and ");
+  const labels = [...dists[0].tokens.map(tokenLabel), OTHERS];
+  const bar = (d, p) => {
+    const h = p > 0 ? Math.max(100 * p / ymax, 1) : 0;
+    const value = p >= 0.01 ? (100 * p).toFixed(0) : p > 0 ? "<1" : "";
+    return `<div class="bar" style="height:${h.toFixed(2)}%;background:${colour(d.temperature)}" ` +
+      `title="T = ${g(d.temperature)}: ${percent(p)}"><span class="value">${value}</span></div>`;
+  };
+  const groups = labels.map((t, i) => `<div class="group${i === labels.length - 1 ? " others" : ""}` +
+    `${cutName && cuts.has(i) ? " cut" : ""}" title="${escape(t)}">` + dists.map((d, k) => bar(d, values[k][i])).join("") + "</div>").join("");
+  const names = labels.map((t) => `<div>${escape(t)}</div>`).join("");
   const key = dists.map((d) => `<span><span class="swatch" style="background:${colour(d.temperature)}"></span>` +
-    `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${d.entropy.toFixed(2)} bits)</span>`).join("");
+    `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${entropyBits(d.entropy).toFixed(2)} bits)</span>`).join("") +
+    (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words right of the line are never drawn</span>` : "");
   $("#bars").style.setProperty("--group", `${dists.length * 7}px`);
   $("#bars").innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
-    `<p class="scale">probability of coming next: the top of the box is ${percent(ymax)}, a line every ${percent(ymax / 4)}</p>` +
-    `<div class="plot">${groups}</div><div class="labels">${labels}</div><div class="key">${key}</div>`;
+    `<p class="scale">chance of coming next: the top of the box is ${percent(ymax)}, a line every ${percent(ymax / 4)}; ` +
+    `each bar's value in %</p><div class="plot">${groups}</div><div class="labels">${names}</div><div class="key">${key}</div>`;
 }
 
 export async function feedOnly(app, prompt) { // for the bench: read a prompt, nothing shown

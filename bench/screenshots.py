@@ -1,0 +1,76 @@
+"""The README's screenshots, one per screen a class meets, each with a story written:
+
+    python bench/screenshots.py                      # the bundled model, into docs/
+    python bench/screenshots.py --model runs/mine --out /tmp/shots
+
+- docs/screenshot-phone.png      375 x 800, the first screen of a phone;
+- docs/screenshot.png            1280 x 800, a laptop;
+- docs/screenshot-projector.png  1920 x 1080, presentation mode on.
+
+Starts `python app.py` as a user would (bench_app.start_server) and drives headless Chromium with
+Playwright, as tests/test_browser.py does. The seed is fixed, so a re-made picture shows the same story.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_app import ROOT, free_port, start_server  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = [  # file, viewport, presentation mode
+    ("screenshot-phone.png", {"width": 375, "height": 800}, False),
+    ("screenshot.png", {"width": 1280, "height": 800}, False),
+    ("screenshot-projector.png", {"width": 1920, "height": 1080}, True),
+]
+PROMPT, SEED, TEMPERATURE = "The Scarecrow walked into the forest, and", "7", "0.8"
+
+
+def write_story(page, presentation: bool) -> None:
+    """The page as a student sees it after one Write: a fixed prompt and seed, at the top of the page."""
+    from playwright.sync_api import expect
+
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.locator("#seed textarea, #seed input").first.fill(SEED)
+    page.locator("#temperature input[type=number]").fill(TEMPERATURE)
+    if presentation:
+        page.locator("#presentation input").check()
+    page.locator("#generate-button").click()
+    expect(page.locator("#seed-used textarea, #seed-used input").first).to_have_value(SEED, timeout=60_000)
+    expect(page.locator("#story textarea")).to_have_value(re.compile(re.escape(PROMPT) + r"\s*\S"))
+    page.wait_for_timeout(1500)  # the last streamed words, the colours and the status overlay settle
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "assets" / "oz-lstm"), help="model folder or Hub repo id")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the pictures (default: docs/)")
+    parser.add_argument("--start-timeout", type=float, default=120, help="seconds to wait for the server")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    proc, url, _ = start_server(args.model, free_port(), args.start_timeout)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for name, viewport, presentation in SHOTS:
+                page = browser.new_page(viewport=viewport)
+                page.set_default_timeout(30_000)
+                page.goto(url)
+                write_story(page, presentation)
+                page.screenshot(path=str(args.out / name))
+                print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""page_format and page_plots: what the page shows, as unit tests (the served page is in test_app and
+test_browser). Known answers for the numbers a student reads; oracles for the plots (their data)."""
+
+import math
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import lm  # noqa: E402
+import page_format as fmt  # noqa: E402
+import page_plots  # noqa: E402
+
+
+class _Spans(HTMLParser):
+    """(tag attributes, text) of each element, and all the text."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self.spans, self.text, self._open = [], "", []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        self._open.append([dict(attrs), ""])
+
+    def handle_endtag(self, tag):
+        self.spans.append(tuple(self._open.pop()))
+
+    def handle_data(self, data):
+        self.text += data
+        for item in self._open:
+            item[1] += data
+
+
+@pytest.mark.parametrize("prob, want", [(1.0, 0), (0.3, 0), (0.2999, 1), (0.1, 1), (0.05, 2), (0.01, 2),
+                                        (0.0099, 3), (0.0, 3)])
+def test_prob_bins_follow_the_settings_edges(prob, want):
+    assert fmt.prob_bin(prob) == want
+    assert fmt.prob_label(prob) == fmt.SETTINGS["prob_bins"][want]["label"]
+
+
+@pytest.mark.parametrize("rank, want", [(1, 0), (2, 1), (10, 1), (11, 2), (100, 2), (101, 3), (7000, 3)])
+def test_rank_bins_are_first_choice_top_10_top_100_rarer(rank, want):
+    assert fmt.rank_bin(rank) == want
+
+
+@pytest.mark.parametrize("n, want", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
+                                     (13, "13th"), (21, "21st"), (112, "112th"), (1022, "1,022nd")])
+def test_ordinal(n, want):
+    assert fmt.ordinal(n) == want
+
+
+@pytest.mark.parametrize("p, want", [(0.4567, "45.7%"), (1.0, "100.0%"), (0.001, "0.1%"), (0.00012, "0.012%"),
+                                     (0.0, "0.0%")])
+def test_percent(p, want):
+    assert fmt.percent(p) == want
+
+
+@pytest.mark.parametrize("n, want", [(1.0, "1"), (1.0004, "1"), (7.6, "about 8"), (2147.8, "about 2,150"),
+                                     (59.49, "about 59"), (123.4, "about 123"), (98765.0, "about 98,800")])
+def test_about_words_is_whole_and_rounded(n, want):
+    assert fmt.about_words(n) == want
+
+
+def test_greedy_entropy_is_zero_not_minus_zero():
+    assert str(fmt.entropy_bits(-1e-7)) == "0.0" and fmt.entropy_bits(1.23456) == 1.235
+
+
+def test_a_word_span_tells_probability_and_rank_and_keeps_its_space_outside():
+    markup = fmt.word_html(" <lion>", 0.1234, 3)
+    page = _Spans(markup)
+    assert markup.startswith(" <span") and page.text == " <lion>"  # a line may break at the space, not inside
+    (attrs, text), = page.spans
+    assert text == "<lion>" and attrs["tabindex"] == "0"  # reachable by Tab: the tip shows on focus too
+    assert attrs["data-tip"] == "12.3% likely · the model's 3rd choice"
+    assert attrs["aria-label"] == "<lion>: 12.3% likely · the model's 3rd choice"
+    assert attrs["class"].split() == ["w", "p1", "r1"]
+
+
+def test_the_story_html_only_grows_at_its_end(model, vocab):
+    """Gradio streams a string that grows at its end as an append: each update sends only the new words."""
+    story = fmt.StoryText("The owl <b>")
+    before = story.html
+    tokens = list(lm.stream(model, vocab, "The owl <b>", max_new_tokens=20, temperature=1.5, seed=4,
+                            stop_at_eos=False))
+    for item in tokens:
+        story.add(item)
+        assert story.html.startswith(before)
+        before = story.html
+    page = _Spans(story.html)
+    assert page.text == story.text  # the prompt, escaped, then every piece
+    words = [(a, t) for a, t in page.spans if "w" in a.get("class", "").split()]
+    assert [t for _, t in words] == [i.text.strip() for i in tokens if not i.text.isspace()]
+    assert [a["class"].split()[2] for a, _ in words] == [f"r{fmt.rank_bin(i.rank)}" for i in tokens
+                                                         if not i.text.isspace()]
+
+
+def test_palette_css_and_legend_use_every_colour_and_label_of_the_settings():
+    css, legend = fmt.palette_css(), _Spans(fmt.legend_html())
+    for key in ("prob_bins", "rank_bins"):
+        for b in fmt.SETTINGS[key]:
+            assert b["colour"] in css and b["label"] in legend.text
+    for sentence in fmt.SETTINGS["colour_modes"].values():
+        assert sentence in legend.text and "before temperature" in sentence
+    assert fmt.SETTINGS["text_colour"] in css
+    assert "opacity" not in css  # opaque colours, as the palette test measures them
+
+
+def _dists(temps=(0.5, 2.0)):
+    probs = {0.5: [0.6, 0.3, 0.015, 0.0], 2.0: [0.2, 0.15, 0.1, 0.05], 0.0: [1.0, 0.0, 0.0, 0.0]}
+    return [lm.Distribution(t, ["the", "a", lm.text.EOS, "fox"], probs[t], 1.5 * t) for t in temps]
+
+
+def test_the_tables_add_up_to_100_and_say_about_n_words():
+    table, entropy = fmt.distribution_tables(_dists((0.0, 0.5, 2.0)))
+    assert list(table["next word"]) == ["the", "a", "↵ (new line)", "fox", "all other words"]
+    assert list(table.iloc[-1, 1:]) == pytest.approx([0.0, 8.5, 50.0])
+    assert table.iloc[:, 1:].sum().tolist() == pytest.approx([100, 100, 100])
+    assert entropy == [[0.0, 0.0, "1"], [0.5, 0.75, "about 2"], [2.0, 3.0, "8"]]
+
+
+def test_the_bars_hold_all_other_words_a_visible_hot_bar_and_the_cut_off():
+    dists = _dists()
+    fig = page_plots.distribution_figure(dists, "the owl", top_k=3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "all other words"
+    heights = [[b.get_height() for b in c] for c in ax.containers]  # one container of bars per temperature
+    assert heights[0][-1] == pytest.approx(1 - 0.915) and heights[1][-1] == pytest.approx(0.5)
+    ymax = 0.6
+    assert heights[0][2] >= ymax / 100 and heights[0][3] == 0  # 1.5% drawn at least 1% of the axis; 0 stays 0
+    values = [t.get_text() for t in ax.texts]
+    assert "60" in values and "2" in values  # each bar's value is written beside it
+    cuts = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(cuts) == 1 and cuts[0].get_xdata()[0] == pytest.approx(2.5)  # after the 3 words T = 0.5 keeps
+    assert all(t.get_fontsize() >= 13 for t in ax.get_xticklabels())  # still ~9 px when a phone shrinks it
+    no_cut = page_plots.distribution_figure(dists, "the owl")
+    assert not [line for line in no_cut.axes[0].lines if line.get_linestyle() == "--"]
+
+
+def test_the_training_curve_is_perplexity_per_epoch_with_no_learning_rate_panel():
+    history = [{"epoch": e, "train_loss": 6 - e, "valid_loss": 5.5 - e / 2, "lr": 0.1 / e} for e in (1, 2, 3)]
+    fig = page_plots.training_figure(history)
+    (ax,) = fig.axes
+    train, valid = ax.lines
+    assert list(train.get_xdata()) == [1, 2, 3]
+    assert list(train.get_ydata()) == pytest.approx([math.exp(5), math.exp(4), math.exp(3)])
+    assert list(valid.get_ydata()) == pytest.approx([math.exp(5), math.exp(4.5), math.exp(4)])
+    assert "perplexity" in ax.get_ylabel() and "epoch" in ax.get_xlabel()
+
+
+def test_the_model_tab_names_the_model_not_its_path():
+    info = {"name": "runs/experiments/oz-lstm/", "test_ppl": 59.49, "vocab_size": 7081}
+    text = fmt.model_markdown(info)
+    assert "**oz-lstm**" in text and "runs/" not in text
+    assert "as unsure as choosing among about 59 words" in text
+    assert "Loaded model: **oz-lstm**" in fmt.model_line(info)

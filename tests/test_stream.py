@@ -109,3 +109,13 @@ def test_the_page_shows_the_streamed_story(page, bundled):  # noqa: F811
     words = [f[2] for f in frames]
     assert words[-1] == want.html.count('class="w ')
     assert words == sorted(words) and len(set(words)) > 3  # words appeared bit by bit, never went away
+
+
+def test_the_last_words_are_not_held_back_by_the_interval(model, vocab):
+    """A stream's last list is sent when its last word is drawn, not at the end of the interval."""
+    engine = lm.batching.BatchEngine(model, vocab)
+    t0 = time.perf_counter()
+    chunks = list(engine.chunks("the owl", 20, 1.0, seed=1, stop_at_eos=False, interval=5.0))
+    elapsed = time.perf_counter() - t0
+    assert sum(map(len, chunks)) == 20 and len(chunks) <= 2  # the first word(s) at once, the rest when done
+    assert elapsed < 2.5  # half the interval: the tiny model draws 20 words in milliseconds

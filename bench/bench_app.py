@@ -69,6 +69,15 @@ def start_server(model: str, port: int, timeout: float, app: Path = ROOT / "app.
             time.sleep(0.05)
 
 
+def stop_server(proc, timeout: float = 10) -> None:
+    """End a server from start_server: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def write_json(path: Path | None, results: dict) -> None:
     """`--json PATH`: the results, for a later look."""
     if path:
@@ -173,11 +182,7 @@ def main(argv=None) -> dict:
         full = statistics.median(full_latency(client, args.tokens, seed=i) for i in range(args.repeats))
         crowd = burst(url, args.clients, args.requests, args.burst_tokens)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     alone = in_process_100_tokens(args.model, args.repeats)
 
     results = {"model": args.model, "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import PROMPT, free_port, percentile, start_server, write_json
+from bench_app import PROMPT, free_port, percentile, start_server, stop_server, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"p95_first_s": 0.5, "p95_last_over_lone": 3.0}
@@ -272,11 +272,7 @@ def main(argv=None) -> dict:
     finally:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     report(results)
     write_json(args.json, results)
     return results

@@ -21,7 +21,6 @@ import argparse
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import free_port, start_server, write_json  # noqa: E402
+from bench_app import free_port, start_server, stop_server, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = 10**400  # a valid JSON integer, far past any float
@@ -186,11 +185,7 @@ def main(argv=None) -> dict:
             soak.run()
             wall = time.perf_counter() - soak.t0
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc, 15)
         left_after_exit = count_files(tmp)
 
     first = next(s for s in soak.samples if s["requests"] == args.checkpoint)

@@ -25,14 +25,13 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import PROMPT, free_port, start_server, write_json
+from bench_app import PROMPT, free_port, start_server, stop_server, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -230,11 +229,7 @@ def main(argv=None) -> dict:
         rounds = run_rounds(url, args.tokens, args.rounds, args.timeout)
         sent = payload(url, args.tokens, seed=300)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
     results = {"model": args.model, "app_env": args.app_env, "tokens": args.tokens, "cpu_count": os.cpu_count(),
                "rounds": rounds, "summary": {**summary(rounds), "payload": sent}}
     report(args, results["summary"])

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import ROOT, free_port, start_server  # noqa: E402
+from bench_app import ROOT, free_port, start_server, stop_server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -68,8 +68,7 @@ def main(argv=None) -> None:
                 page.close()
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_server(proc, 30)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@
     python app.py --model runs/mine --port 8000
     LM_MODEL=user/oz-lstm python app.py        # a model on the Hugging Face Hub
 
-This file lays out the page and wires its events. All model work and every model fact come from `lm`;
-`page_input` reads what Gradio's components cannot check (the prompt, the seed) and words every error;
-`page_format` turns results into what the components show; the long texts are in assets/page/. The
+This file lays out the page and wires its events. What the buttons do, and the page's limits, are in
+`page_actions`, which calls `lm` for all model work; `page_input` reads what Gradio's components cannot
+check (the prompt, the seed) and words every error; `page_format` turns results into what the
+components show; the long texts are in assets/page/. The
 model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
 """
 
@@ -19,39 +20,32 @@ import gradio as gr
 
 import lm
 import page_format as fmt
-from lm.batching import BatchEngine
-from page_input import env_number, named_errors, notice_prompt, read_prompt, read_seed, shown_to_user
+from page_actions import (
+    CACHE_MAX_AGE,
+    CONCURRENCY_LIMIT,
+    MAX_NEW_TOKENS,
+    MAX_QUEUE_SIZE,
+    MAX_SESSIONS,
+    MAX_TEMPERATURE,
+    MAX_TOP_K,
+    MAX_TOP_WORDS,
+    MIN_TOP_P,
+    MODEL_QUEUE,
+    TRIM_SECONDS,
+    WRITERS,
+    Actions,
+)
+from page_input import named_errors
 from page_server import trim_memory_every
-from space_gpu import device, gpu, gpu_seconds
+from space_gpu import device
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
-PROMPTS_FILE = HERE / "assets" / "prompts.txt"
 PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown) and its style sheet
 
 
-# ------------------------------------------------------------------------------------- limits
-LIMITS = fmt.LIMITS  # from assets/page/settings.json, which the static page (web/) reads too
-MAX_PROMPT_CHARS = env_number("MAX_PROMPT_CHARS", LIMITS["max_prompt_chars"])  # a few paragraphs; read once
-MAX_NEW_TOKENS = env_number("MAX_NEW_TOKENS", LIMITS["max_new_tokens"])  # a page of text, a second or two on 2 CPUs
-MAX_TEMPERATURE = env_number("MAX_TEMPERATURE", LIMITS["max_temperature"], float)  # past the classic sweep's 3.1415
-MAX_TOP_K = env_number("MAX_TOP_K", LIMITS["max_top_k"])
-MAX_TOP_WORDS = env_number("MAX_TOP_WORDS", LIMITS["max_top_words"])  # bars per temperature in the plot
-CONCURRENCY_LIMIT = env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
-MAX_QUEUE_SIZE = env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
-MAX_SESSIONS = env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
-CACHE_MAX_AGE = env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
-TRIM_SECONDS = env_number("TRIM_SECONDS", 10)  # how often freed memory goes back to the system (page_server)
-MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # the events that run the model
-WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of one batch (lm.batching)
-# Seconds between a Write's streamed updates. Each update redraws the whole story in the browser (Gradio's HTML
-# re-parses and compares all of it), so the page's work grows as words x updates: at 0.05 s, 300 words kept
-# Chromium's main thread busy for most of the stream, and on a loaded machine the page fell behind the server.
-# 0.1 s halves that and still shows words at 10 updates a second (bench/bench_stream.py).
-STREAM_INTERVAL = env_number("STREAM_INTERVAL", 0.1, float)
-GPU_SECONDS = gpu_seconds(MAX_NEW_TOKENS)  # ZeroGPU only: what one call may take, at most MAX_NEW_TOKENS steps
-
-# Defaults and limits above come from assets/page/settings.json, which the static page (web/) reads too.
+# ------------------------------------------------------------------------------------- layout
+# Defaults from assets/page/settings.json, which the static page (web/) reads too.
 DEFAULT_PROMPT = fmt.SETTINGS["defaults"]["prompt"]
 DEFAULT_NEW_TOKENS = fmt.SETTINGS["defaults"]["new_tokens"]
 SIDE_BY_SIDE_TEMPERATURES = tuple(fmt.SETTINGS["side_by_side_temperatures"])  # greedy, cold, as learned, hot
@@ -63,97 +57,7 @@ CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8") + fmt.palette_css() 
 JS = (PAGE_TEXT / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation
 
 
-# ------------------------------------------------------------------------------------- actions
-class Actions:
-    """What the page's buttons do, for one model: read the input, call lm, format the result."""
-
-    def __init__(self, model, vocab):
-        self.model, self.vocab = model, vocab
-        # Every Write on the page is a row of one batched step (a class of 32 at once costs little more
-        # than one student), and sends its words in chunks of at most one per STREAM_INTERVAL, not one per word.
-        self.engine = BatchEngine(model, vocab, max_rows=WRITERS)
-
-    # ZeroGPU (space_gpu.gpu; the identity everywhere else): each decorated call runs in a worker process
-    # that ZeroGPU forks and lends a GPU for that call alone, and the call's arguments, `self` included,
-    # are pickled into it. So there is no batch shared across requests there: the engine's thread would
-    # step in this process, which has no GPU, and a thread started in a worker ends with its call. `self`
-    # goes over as (model, vocab) and is rebuilt with an engine of its own, which steps this one request's
-    # rows in the worker, on CUDA; ZeroGPU's queue shares the GPU between requests. A generator stays one:
-    # what it yields in the worker is streamed to the page. `gpu` is outside `shown_to_user`, so a bad
-    # value is already a gr.Error in the worker (ZeroGPU passes gr.Error through, and hides other errors).
-    def __getstate__(self):  # a thread and a lock cannot be pickled
-        return {"model": self.model, "vocab": self.vocab}
-
-    def __setstate__(self, state):
-        self.__init__(state["model"], state["vocab"])
-
-    def _read(self, prompt, seed) -> tuple[str, int]:
-        prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
-        notice_prompt(prompt, self.vocab)
-        return prompt, seed
-
-    @gpu(duration=GPU_SECONDS)
-    @shown_to_user
-    def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
-        """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used)."""
-        prompt, seed = self._read(prompt, seed)
-        story = fmt.StoryText(prompt)
-        for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos, interval=STREAM_INTERVAL):
-            for item in chunk:
-                story.add(item)
-            yield story.text, story.html, str(seed)
-        if max_new_tokens == 0:
-            gr.Info("Max new tokens is 0, so only the prompt is shown.")
-            yield story.text, story.html, str(seed)
-
-    @gpu(duration=GPU_SECONDS)  # four rows, one batched step each
-    @shown_to_user
-    def compare(self, prompt, t1, t2, t3, t4, max_new_tokens, seed):
-        """One batched sweep at four temperatures. Returns four texts and the seed used."""
-        prompt, seed = self._read(prompt, seed)
-        gens = lm.sweep(self.model, self.vocab, prompt, [t1, t2, t3, t4], max_new_tokens=max_new_tokens, seed=seed,
-                        stop_at_eos=False)
-        return (*[g.text for g in gens], str(seed))
-
-    @gpu(duration=GPU_SECONDS)  # eleven rows, one batched step each
-    @shown_to_user
-    def notebook_preset(self, prompt, max_new_tokens, seed):
-        """A classic sweep of eleven temperatures (lm.NOTEBOOK_TEMPERATURES) in one go, as a table."""
-        prompt, seed = self._read(prompt, seed)
-        gens = lm.sweep(self.model, self.vocab, prompt, list(lm.NOTEBOOK_TEMPERATURES), max_new_tokens=max_new_tokens,
-                        seed=seed, stop_at_eos=False)
-        return [[g.temperature, g.text] for g in gens], str(seed)
-
-    @shown_to_user
-    def distribution(self, prompt, temperatures, top_words, top_k=0, top_p=1.0):
-        """Bars of the most likely next tokens at each temperature, their table and the entropies."""
-        if not temperatures:
-            raise ValueError("Choose at least one temperature.")
-        prompt = read_prompt(prompt, MAX_PROMPT_CHARS)
-        notice_prompt(prompt, self.vocab)
-        dists = self._next_words(prompt, sorted(set(temperatures)), top_words, top_k, top_p)
-        return (fmt.distribution_figure(dists, prompt, top_k, top_p), *fmt.distribution_tables(dists))
-
-    # Only the model's part runs in ZeroGPU's worker: its results (lists of words and numbers) pickle,
-    # a matplotlib figure does not. The prompt is read once: no words are written.
-    @gpu(duration=gpu_seconds(0))
-    @shown_to_user
-    def _next_words(self, prompt, temperatures, top_words, top_k, top_p):
-        return lm.next_token_distribution(self.model, self.vocab, prompt, temperatures, top=top_words, top_k=top_k,
-                                          top_p=top_p)
-
-
 # ------------------------------------------------------------------------------------- the page
-def load_prompts(path=PROMPTS_FILE) -> list[str]:
-    """Example prompts, one a line; blank lines and lines starting with # are skipped."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")][:50]
-
-
 def page_text(name: str) -> str:
     return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
 
@@ -185,9 +89,9 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
             with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False):
                 top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k", elem_id="top-k",
                                   info="0 = off; else draw only from the k most likely words")
-                top_p = gr.Slider(0.01, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="top-p",
+                top_p = gr.Slider(MIN_TOP_P, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="top-p",
                                   info="1 = off; else draw only from the likeliest words that together have this "
-                                       "much probability (0.01: only the likeliest, as greedy)")
+                                       f"much probability ({MIN_TOP_P:g}: usually only the likeliest word, as greedy)")
             stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
             seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
                                    max_lines=1, elem_id="seed-used")
@@ -291,7 +195,7 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
                 how_tab(actions, prompt, how, cut)
             with gr.Tab("Model", id="model"):
                 model_tab(info)
-        examples = load_prompts()
+        examples = fmt.load_prompts()
         if examples:  # after the output: on a phone, the prompt, Write and the story come first
             with gr.Column(elem_id="examples"):
                 gr.Examples(examples=[[p] for p in examples], inputs=[prompt], label="Example prompts (click one)",

@@ -33,7 +33,6 @@ from page_plots import training_figure
 HERE = Path(__file__).resolve().parent
 WEB = HERE / "web"
 PAGE = HERE / "assets" / "page"
-PROMPTS = HERE / "assets" / "prompts.txt"
 ORT_DIST = HERE / "node_modules" / "onnxruntime-web" / "dist"
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 OPSET = 17
@@ -193,8 +192,7 @@ def page_settings(info: dict) -> dict:
     import page_format
 
     settings = json.loads((PAGE / "settings.json").read_text(encoding="utf-8"))
-    lines = PROMPTS.read_text(encoding="utf-8").splitlines() if PROMPTS.is_file() else []
-    settings["prompts"] = [s.strip() for s in lines if s.strip() and not s.startswith("#")][:50]  # app.load_prompts
+    settings["prompts"] = page_format.load_prompts()  # the Gradio page's examples
     cmap = colormaps["coolwarm"]  # the Gradio plot's bar colours (page_format.distribution_figure)
     choices = settings["plot_temperature_choices"]
     settings["temperature_colours"] = {f"{t:g}": to_hex(cmap(min(t / 3, 1))) for t in choices}

@@ -12,8 +12,18 @@ import lm
 from lm.text import EOS
 from page_plots import distribution_figure, others_share, training_figure  # noqa: F401 (app.py's fmt.*)
 
-SETTINGS = json.loads((Path(__file__).resolve().parent / "assets" / "page" / "settings.json").read_text("utf-8"))
+ASSETS = Path(__file__).resolve().parent / "assets"
+SETTINGS = json.loads((ASSETS / "page" / "settings.json").read_text("utf-8"))
 LIMITS = SETTINGS["limits"]
+
+
+def load_prompts(path=ASSETS / "prompts.txt") -> list[str]:
+    """Example prompts (both pages show them), one a line; blank lines and lines starting with # are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")][:50]
 
 # The colour of a generated word: how likely the model thought it was (before temperature), or its rank.
 PROB_BINS = [(b["low"], b["label"], b["colour"]) for b in SETTINGS["prob_bins"]]  # most likely first

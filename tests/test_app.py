@@ -27,6 +27,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 import app  # noqa: E402
 import lm  # noqa: E402
+import page_actions  # noqa: E402
 import page_format  # noqa: E402
 import page_input  # noqa: E402
 from lm.card import write_results  # noqa: E402
@@ -220,7 +221,7 @@ def test_distribution_bars_table_and_entropy(served):
 
 
 def test_distribution_plot_takes_any_text(client):
-    for prompt in ("it cost $x^{2$", "a $\\frac{$ b", "🐉", "a" * app.MAX_PROMPT_CHARS):  # $...$ is mathtext
+    for prompt in ("it cost $x^{2$", "a $\\frac{$ b", "🐉", "a" * page_actions.MAX_PROMPT_CHARS):  # $...$ is mathtext
         plot, _, _ = _call(client, prompt, [0.5, 2.0], 5, api_name="/distribution")
         assert plot["plot"].startswith("data:image/")
 
@@ -314,7 +315,7 @@ ODD_BUT_VALID = [  # prompts that get a valid result
     "🐉🔥 the lion 👑",
     "\x00\x07the\x1b[31m lion\x7f",
     "zorblax quifflewump",  # only unknown words
-    "ü" * app.MAX_PROMPT_CHARS,  # exactly at the cap
+    "ü" * page_actions.MAX_PROMPT_CHARS,  # exactly at the cap
 ]
 
 
@@ -360,12 +361,12 @@ def test_not_a_number_from_a_raw_http_client(served, data, message):
 def test_a_prompt_over_the_limit_is_cut_at_a_word_end(served):
     client, model, vocab, _ = served
     long = "the owl sat on the gate " * 50  # 1,200 characters
-    cut = page_input.cut_prompt(long, app.MAX_PROMPT_CHARS)
-    assert len(cut) <= app.MAX_PROMPT_CHARS and long.startswith(cut) and long[len(cut)] == " "
+    cut = page_input.cut_prompt(long, page_actions.MAX_PROMPT_CHARS)
+    assert len(cut) <= page_actions.MAX_PROMPT_CHARS and long.startswith(cut) and long[len(cut)] == " "
     assert _generate(client, prompt=long, seed="4")[0] == _reference(model, vocab, cut, 12, 0.8, 4).text
     table, _ = _call(client, "y" * 5000, 5, "3", api_name="/notebook_preset")  # no word end: cut at the limit
-    texts = [row[1] for row in table["data"]]
-    assert all(t.startswith("y" * app.MAX_PROMPT_CHARS) and "y" * (app.MAX_PROMPT_CHARS + 1) not in t for t in texts)
+    texts, limit = [row[1] for row in table["data"]], page_actions.MAX_PROMPT_CHARS
+    assert all(t.startswith("y" * limit) and "y" * (limit + 1) not in t for t in texts)
 
 
 @pytest.mark.parametrize("text, limit, cut", [
@@ -500,9 +501,9 @@ def test_model_facts_unknown_without_training_results(tmp_path):
 
 
 def test_example_prompts_file():
-    prompts = app.load_prompts()
+    prompts = page_format.load_prompts()
     assert 10 <= len(prompts) <= 15
-    assert all(0 < len(p) <= app.MAX_PROMPT_CHARS for p in prompts)
+    assert all(0 < len(p) <= page_actions.MAX_PROMPT_CHARS for p in prompts)
 
 
 # ------------------------------------------------------------------------------------------- CLI
@@ -550,9 +551,9 @@ LIMITS = ("MAX_PROMPT_CHARS", "MAX_NEW_TOKENS", "MAX_TEMPERATURE", "MAX_TOP_K", 
 
 
 def _limits_at_import(env: dict) -> str:
-    """The app's limits as a fresh `import app` reads them from environment `env`."""
-    done = subprocess.run([sys.executable, "-c", f"import app; print([getattr(app, n) for n in {LIMITS!r}])"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    """The app's limits as a fresh `import page_actions` reads them from environment `env`."""
+    code = f"import page_actions as p; print([getattr(p, n) for n in {LIMITS!r}])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -569,7 +570,7 @@ def test_limits_follow_the_environment():
 def test_a_bad_limit_stops_the_app(monkeypatch, bad):
     monkeypatch.setenv("MAX_NEW_TOKENS", bad)
     with pytest.raises(ValueError) as caught:
-        app.env_number("MAX_NEW_TOKENS", 300)
+        page_input.env_number("MAX_NEW_TOKENS", 300)
     assert f"environment variable MAX_NEW_TOKENS must be a positive int, got {bad!r}" in str(caught.value)
 
 

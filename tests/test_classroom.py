@@ -12,6 +12,7 @@ import test_browser
 from playwright.sync_api import expect
 
 import app
+import page_actions
 
 source, url, page = test_browser.source, test_browser.url, test_browser.page  # one server, one browser
 
@@ -173,7 +174,7 @@ def test_a_long_prompt_is_cut_with_a_message_that_covers_nothing(page):
     page.locator("#prompt textarea").fill("The lion was afraid, but " * 60)  # 1,500 characters
     page.locator("#generate-button").click()
     toast = page.locator(".toast-body.warning")
-    expect(toast).to_contain_text(f"over the limit of {app.MAX_PROMPT_CHARS:,}")
+    expect(toast).to_contain_text(f"over the limit of {page_actions.MAX_PROMPT_CHARS:,}")
     expect(toast).to_contain_text("only its first 999 characters were used")
     shown = toast.bounding_box()
     for selector in ("#story", "#seed", "#prompt", "#generate-button"):

@@ -24,6 +24,7 @@ from bench_app import start_server  # noqa: E402
 import deploy  # noqa: E402
 import export  # noqa: E402
 from tests.hub_helpers import install_fake_hub  # noqa: E402
+from tests.node_helpers import need  # noqa: E402
 
 SPACE = "someone/playground"
 # Every key the Spaces configuration reference (huggingface.co/docs/hub/spaces-config-reference) lists
@@ -167,6 +168,7 @@ def test_a_refused_upload_is_one_line(fake_hub, capsys, monkeypatch):
 
 # ----------------------------------------------------------------------------------- the static Space
 def test_static_space_is_the_export(fake_hub, tmp_path):
+    need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
     meta, files = deployed(fake_hub, tmp_path, "--static")
     assert fake_hub.created[0]["sdk"] == "static" and fake_hub.hardware == {} and fake_hub.variables == {}
     assert meta["sdk"] == "static" and meta["app_file"] == "index.html" and set(meta) <= CONFIG_KEYS

@@ -52,7 +52,7 @@ def GPU(task=None, *, duration=None, size=None):
 # process and over HTTP, beside lm's own results for the same seed; print what was seen as JSON.
 PROBE = '''
 import json, sys
-import app, lm, space_gpu
+import app, lm, page_actions, space_gpu
 from gradio_client import Client
 
 device, port = sys.argv[1], int(sys.argv[2])
@@ -62,7 +62,7 @@ model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=16, hid_
                                          dropout_rate=0.0)).eval()
 cpu_model = model
 model = model.to(device)
-actions = app.Actions(model, vocab)
+actions = page_actions.Actions(model, vocab)
 prompt = "The lion was afraid, but"
 *_, (text, _, seed) = actions.generate(prompt, 0.9, 0, 1.0, 10, "5")
 expected = lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0.9, seed=5, stop_at_eos=False)
@@ -80,9 +80,9 @@ if port:
 print(json.dumps({
     "zero_gpu": space_gpu.on_zero_gpu(), "device": space_gpu.device(),
     "gpu_calls": sorted(getattr(sys.modules.get("spaces"), "CALLS", [])),
-    "durations": {n: getattr(getattr(app.Actions, n), "stand_in_duration", None)
+    "durations": {n: getattr(getattr(page_actions.Actions, n), "stand_in_duration", None)
                   for n in ("generate", "compare", "notebook_preset", "_next_words")},
-    "gpu_seconds": app.GPU_SECONDS, "text": text, "expected": expected.text, "seed": seed,
+    "gpu_seconds": page_actions.GPU_SECONDS, "text": text, "expected": expected.text, "seed": seed,
     "greedy": greedy, "greedy_expected": lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0,
                                                      stop_at_eos=False).text,
     "compare": list(compare[:4]), "sweep": [g.text for g in sweep], "entropy_rows": len(entropy),

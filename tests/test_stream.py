@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_stream import RECORDER, sse_messages  # noqa: E402
 
-import app  # noqa: E402
 import lm  # noqa: E402
+import page_actions  # noqa: E402
 import page_format  # noqa: E402
 from tests.test_browser import page, url  # noqa: E402, F401  (the browser and server fixtures, reused)
 
@@ -78,7 +78,7 @@ def test_updates_only_append_at_a_bounded_cadence(url, bundled):  # noqa: F811
     # At most one update per STREAM_INTERVAL (plus the first word, sent at once, and the last, sent when
     # drawn); the batch engine's pacing only ever stretches the interval.
     elapsed = updates[-1][0] - updates[0][0]
-    assert 3 < len(updates) <= elapsed / app.STREAM_INTERVAL + 2
+    assert 3 < len(updates) <= elapsed / page_actions.STREAM_INTERVAL + 2
 
 
 def test_the_page_shows_the_streamed_story(page, bundled):  # noqa: F811

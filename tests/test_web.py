@@ -157,6 +157,9 @@ def test_greedy_equals_python_and_works_offline(browser, url, bundled):
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert _write(page, PROMPTS[0], 0, 100, 1) == expected[0]
+    # Top-p 0.01 keeps only the likeliest word while it holds 1% or more (here up to temperature 1), as in Python.
+    assert page.get_attribute("[aria-label=Top-p][type=range]", "min") == "0.01"
+    assert _write(page, PROMPTS[1], 1.0, 100, 7, top_p=0.01) == expected[1]
     context.close()
 
 

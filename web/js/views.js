@@ -27,8 +27,9 @@ export function sliders(settings) {
       value: Math.min(D.new_tokens, L.max_new_tokens), info: "words and punctuation marks to write" }),
     topK: make("top-k", { label: "Top-k", min: 0, max: L.max_top_k, step: 1, whole: true, value: 0,
       info: "0 = off; else draw only from the k most likely words" }),
-    topP: make("top-p", { label: "Top-p", min: 0.05, max: 1, step: 0.05, value: 1,
-      info: "1 = off; else draw only from the likeliest words that together have this much probability" }),
+    topP: make("top-p", { label: "Top-p", min: L.min_top_p, max: 1, step: 0.01, value: 1,
+      info: "1 = off; else draw only from the likeliest words that together have this much probability " +
+        `(${L.min_top_p}: usually only the likeliest word, as greedy)` }),
     compareTokens: make("compare-tokens", { label: "New tokens per column", min: 0, max: L.max_new_tokens, step: 1,
       whole: true, value: Math.min(D.side_by_side_new_tokens, L.max_new_tokens) }),
     topWords: make("top-words", { label: "Words to show", min: 1, max: L.max_top_words, step: 1, whole: true,

@@ -1,0 +1,115 @@
+"""What the page's buttons do: read the input (page_input), call `lm`, format the result (page_format).
+
+The page's limits are here too, read once from assets/page/settings.json (which the static page in web/
+reads as well) and from environment variables of the same names. app.py lays the page out around these.
+"""
+
+import gradio as gr
+
+import lm
+import page_format as fmt
+from lm.batching import BatchEngine
+from page_input import env_number, notice_prompt, read_prompt, read_seed, shown_to_user
+from space_gpu import gpu, gpu_seconds
+
+# ------------------------------------------------------------------------------------- limits
+LIMITS = fmt.LIMITS  # from assets/page/settings.json, which the static page (web/) reads too
+MAX_PROMPT_CHARS = env_number("MAX_PROMPT_CHARS", LIMITS["max_prompt_chars"])  # a few paragraphs; read once
+MAX_NEW_TOKENS = env_number("MAX_NEW_TOKENS", LIMITS["max_new_tokens"])  # a page of text, a second or two on 2 CPUs
+MAX_TEMPERATURE = env_number("MAX_TEMPERATURE", LIMITS["max_temperature"], float)  # past the classic sweep's 3.1415
+MAX_TOP_K = env_number("MAX_TOP_K", LIMITS["max_top_k"])
+MIN_TOP_P = LIMITS["min_top_p"]  # 0.01 keeps only the likeliest word: "top-p 0.01 equals greedy" can be shown
+MAX_TOP_WORDS = env_number("MAX_TOP_WORDS", LIMITS["max_top_words"])  # bars per temperature in the plot
+CONCURRENCY_LIMIT = env_number("CONCURRENCY_LIMIT", 2)  # model calls at once: one per CPU core here
+MAX_QUEUE_SIZE = env_number("MAX_QUEUE_SIZE", 100)  # beyond this, new requests are told the queue is full
+MAX_SESSIONS = env_number("MAX_SESSIONS", 200)  # Gradio's per-visitor state kept in memory (its default: 10,000)
+CACHE_MAX_AGE = env_number("CACHE_MAX_AGE", 600)  # seconds: older temporary files are deleted, as often
+TRIM_SECONDS = env_number("TRIM_SECONDS", 10)  # how often freed memory goes back to the system (page_server)
+MODEL_QUEUE = {"concurrency_limit": CONCURRENCY_LIMIT, "concurrency_id": "model"}  # the events that run the model
+WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of one batch (lm.batching)
+# Seconds between a Write's streamed updates. Each update redraws the whole story in the browser (Gradio's HTML
+# re-parses and compares all of it), so the page's work grows as words x updates: at 0.05 s, 300 words kept
+# Chromium's main thread busy for most of the stream, and on a loaded machine the page fell behind the server.
+# 0.1 s halves that and still shows words at 10 updates a second (bench/bench_stream.py).
+STREAM_INTERVAL = env_number("STREAM_INTERVAL", 0.1, float)
+GPU_SECONDS = gpu_seconds(MAX_NEW_TOKENS)  # ZeroGPU only: what one call may take, at most MAX_NEW_TOKENS steps
+
+# ------------------------------------------------------------------------------------- actions
+class Actions:
+    """What the page's buttons do, for one model: read the input, call lm, format the result."""
+
+    def __init__(self, model, vocab):
+        self.model, self.vocab = model, vocab
+        # Every Write on the page is a row of one batched step (a class of 32 at once costs little more
+        # than one student), and sends its words in chunks of at most one per STREAM_INTERVAL, not one per word.
+        self.engine = BatchEngine(model, vocab, max_rows=WRITERS)
+
+    # ZeroGPU (space_gpu.gpu; the identity everywhere else): each decorated call runs in a worker process
+    # that ZeroGPU forks and lends a GPU for that call alone, and the call's arguments, `self` included,
+    # are pickled into it. So there is no batch shared across requests there: the engine's thread would
+    # step in this process, which has no GPU, and a thread started in a worker ends with its call. `self`
+    # goes over as (model, vocab) and is rebuilt with an engine of its own, which steps this one request's
+    # rows in the worker, on CUDA; ZeroGPU's queue shares the GPU between requests. A generator stays one:
+    # what it yields in the worker is streamed to the page. `gpu` is outside `shown_to_user`, so a bad
+    # value is already a gr.Error in the worker (ZeroGPU passes gr.Error through, and hides other errors).
+    def __getstate__(self):  # a thread and a lock cannot be pickled
+        return {"model": self.model, "vocab": self.vocab}
+
+    def __setstate__(self, state):
+        self.__init__(state["model"], state["vocab"])
+
+    def _read(self, prompt, seed) -> tuple[str, int]:
+        prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
+        notice_prompt(prompt, self.vocab)
+        return prompt, seed
+
+    @gpu(duration=GPU_SECONDS)
+    @shown_to_user
+    def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
+        """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used)."""
+        prompt, seed = self._read(prompt, seed)
+        story = fmt.StoryText(prompt)
+        for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos, interval=STREAM_INTERVAL):
+            for item in chunk:
+                story.add(item)
+            yield story.text, story.html, str(seed)
+        if max_new_tokens == 0:
+            gr.Info("Max new tokens is 0, so only the prompt is shown.")
+            yield story.text, story.html, str(seed)
+
+    @gpu(duration=GPU_SECONDS)  # four rows, one batched step each
+    @shown_to_user
+    def compare(self, prompt, t1, t2, t3, t4, max_new_tokens, seed):
+        """One batched sweep at four temperatures. Returns four texts and the seed used."""
+        prompt, seed = self._read(prompt, seed)
+        gens = lm.sweep(self.model, self.vocab, prompt, [t1, t2, t3, t4], max_new_tokens=max_new_tokens, seed=seed,
+                        stop_at_eos=False)
+        return (*[g.text for g in gens], str(seed))
+
+    @gpu(duration=GPU_SECONDS)  # eleven rows, one batched step each
+    @shown_to_user
+    def notebook_preset(self, prompt, max_new_tokens, seed):
+        """A classic sweep of eleven temperatures (lm.NOTEBOOK_TEMPERATURES) in one go, as a table."""
+        prompt, seed = self._read(prompt, seed)
+        gens = lm.sweep(self.model, self.vocab, prompt, list(lm.NOTEBOOK_TEMPERATURES), max_new_tokens=max_new_tokens,
+                        seed=seed, stop_at_eos=False)
+        return [[g.temperature, g.text] for g in gens], str(seed)
+
+    @shown_to_user
+    def distribution(self, prompt, temperatures, top_words, top_k=0, top_p=1.0):
+        """Bars of the most likely next tokens at each temperature, their table and the entropies."""
+        if not temperatures:
+            raise ValueError("Choose at least one temperature.")
+        prompt = read_prompt(prompt, MAX_PROMPT_CHARS)
+        notice_prompt(prompt, self.vocab)
+        dists = self._next_words(prompt, sorted(set(temperatures)), top_words, top_k, top_p)
+        return (fmt.distribution_figure(dists, prompt, top_k, top_p), *fmt.distribution_tables(dists))
+
+    # Only the model's part runs in ZeroGPU's worker: its results (lists of words and numbers) pickle,
+    # a matplotlib figure does not. The prompt is read once: no words are written.
+    @gpu(duration=gpu_seconds(0))
+    @shown_to_user
+    def _next_words(self, prompt, temperatures, top_words, top_k, top_p):
+        return lm.next_token_distribution(self.model, self.vocab, prompt, temperatures, top=top_words, top_k=top_k,
+                                          top_p=top_p)

@@ -112,8 +112,9 @@ def palette_css() -> str:
     return "\n".join(rules) + "\n"
 
 
-def token_label(token: str) -> str:
-    return "↵ (new line)" if token == EOS else token
+def token_label(token: str, word: str | None = None) -> str:
+    """A next-word label: the word as shown ("Dorothy"), or "↵ (new line)" for the end of a paragraph."""
+    return "↵ (new line)" if token == EOS else word or token
 
 
 def format_number(x, digits: int = 2) -> str:
@@ -145,7 +146,8 @@ def distribution_tables(dists: list[lm.Distribution]):
     import pandas as pd  # gradio depends on it; a DataFrame carries the per-temperature headers
 
     headers = ["next word"] + [f"T = {d.temperature:g} (%)" for d in dists]
-    rows = [[token_label(tok)] + [round(100 * d.probs[i], 2) for d in dists] for i, tok in enumerate(dists[0].tokens)]
+    labels = [token_label(t, w) for t, w in zip(dists[0].tokens, dists[0].words or dists[0].tokens)]
+    rows = [[label] + [round(100 * d.probs[i], 2) for d in dists] for i, label in enumerate(labels)]
     rows.append(["all other words"] + [round(100 * others_share(d), 2) for d in dists])
     entropy = [[d.temperature, entropy_bits(d.entropy), about_words(2 ** entropy_bits(d.entropy))] for d in dists]
     return pd.DataFrame(rows, columns=headers), entropy

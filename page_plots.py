@@ -1,6 +1,7 @@
 """The playground's two plots, drawn with matplotlib for page_format: the next-word bars ("How temperature
 works") and the training curve a student reads on the Model tab. Sizes and fonts are chosen for a phone:
-the image is scaled down to ~340 px there, so text is drawn at 14-16 pt (~9 px on a phone), not 10."""
+a 640-px-wide image is scaled to about 310 px there, so text drawn at 15-17 pt (21-24 px) reads at 10-11 px;
+elsewhere the image is shown at its own size, never stretched (style.css)."""
 
 import math
 
@@ -65,44 +66,48 @@ def _draw_cuts(ax, dists, top_k, top_p) -> None:
             cuts.setdefault(_kept(d), []).append(d)
     for k, (kept, ds) in enumerate(sorted(cuts.items())):
         colour = INK if len(cuts) == 1 else temperature_colour(ds[0].temperature)
-        ax.axvline(kept - 0.5, color=colour, linestyle="--", linewidth=2,
-                   label=f"{label}: words right of the line are never drawn" if k == 0 else None)
+        ax.axhline(kept - 0.5, color=colour, linestyle="--", linewidth=2,
+                   label=f"{label}: words below the line are never drawn" if k == 0 else None)
 
 
 def distribution_figure(dists: list[lm.Distribution], prompt: str, top_k: int | None = None,
                         top_p: float | None = None):
-    """Grouped bars: the top next words (x) and "all other words" at each temperature (one colour per
-    temperature), each bar labelled with its value, and the top-k / top-p cut-off as a dashed line."""
-    tokens = [_plain("↵ (new line)" if t == EOS else t) for t in dists[0].tokens] + [OTHERS]
-    n, groups = len(tokens), len(dists)
-    fig = _figure(8.0, 5.8)
+    """Grouped bars lying down: the top next words down the side (the likeliest on top), then "all other
+    words", one colour per temperature, each bar labelled with its value, and the top-k / top-p cut-off as a
+    dashed line. Lying down, the words read left to right at full size, also on a phone."""
+    words = dists[0].words or dists[0].tokens
+    labels = [_plain("↵ (new line)" if t == EOS else w) for t, w in zip(dists[0].tokens, words)] + [OTHERS]
+    n, groups = len(labels), len(dists)
+    fig = _figure(6.4, 1.9 + n * (0.25 + 0.16 * groups))
     ax = fig.add_subplot()
-    width = 0.8 / groups
-    ymax = min(1.0, max(max(d.probs + [others_share(d)]) for d in dists))
+    height = 0.8 / groups
+    xmax = min(1.0, max(max(d.probs + [others_share(d)]) for d in dists))
     for g, d in enumerate(dists):
-        xs = [i - 0.4 + width * (g + 0.5) for i in range(n)]
+        ys = [i - 0.4 + height * (g + 0.5) for i in range(n)]
         values = d.probs + [others_share(d)]
         # A bar of 1.5% on a 70% axis is a few pixels: never draw a non-zero one under 1% of the axis.
-        heights = [max(p, ymax / 100) if p > 0 else 0 for p in values]
+        widths = [max(p, xmax / 100) if p > 0 else 0 for p in values]
         name = "0 (greedy)" if d.temperature == 0 else f"{d.temperature:g}"
         entropy = max(0.0, d.entropy)  # never "-0.00"
-        bars = ax.bar(xs, heights, width, color=temperature_colour(d.temperature), edgecolor=INK, linewidth=0.8,
-                      label=f"T = {name}  (entropy {entropy:.2f} bits)")
-        # Each bar's value in %, above it; none on a word cut off (0), which the cut-off line explains.
-        ax.bar_label(bars, [f"{100 * p:.0f}" if p >= 0.01 else "<1" if p > 0 else "" for p in values],
-                     rotation=90, padding=3, fontsize=FONT - 4, color=INK)
-    ax.axvline(n - 1.5, color="#9ca3af", linewidth=1, linestyle=":")  # the words shown | the rest
+        bars = ax.barh(ys, widths, height, color=temperature_colour(d.temperature), edgecolor=INK, linewidth=0.8,
+                       label=f"T = {name}  (entropy {entropy:.2f} bits)")
+        # Each bar's value in %, after it; none on a word cut off (0), which the cut-off line explains.
+        # Under 1% goes unlabelled: the bar is a sliver, and "the bars as numbers" holds every value.
+        ax.bar_label(bars, [f"{100 * p:.0f}%" if p >= 0.01 else "" for p in values], padding=3, fontsize=FONT - 2,
+                     color=INK)
+    ax.axhline(n - 1.5, color="#9ca3af", linewidth=1, linestyle=":")  # the words shown | the rest
     _draw_cuts(ax, dists, top_k, top_p)
-    ax.set_xticks(range(n), tokens, rotation=40 if n > 6 else 0, ha="right" if n > 6 else "center", fontsize=FONT)
-    ax.tick_params(axis="y", labelsize=FONT - 1)
-    ax.set_ylabel("chance of coming next (%)", fontsize=FONT)
-    ax.set_ylim(0, ymax * 1.2 + 0.03)  # room for the values above the bars
-    ax.set_yticks([v for v in ax.get_yticks() if 0 <= v <= 1.0])  # no "120%" tick
-    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
-    ax.grid(axis="y", alpha=0.3)
+    ax.set_yticks(range(n), labels, fontsize=FONT + 2)
+    ax.invert_yaxis()  # the likeliest word on top, "all other words" at the bottom
+    ax.tick_params(axis="x", labelsize=FONT - 2)
+    ax.set_xlabel("chance of coming next", fontsize=FONT)
+    ax.set_xlim(0, xmax * 1.25 + 0.02)  # room for the values after the bars
+    ax.set_xticks([v for v in ax.get_xticks() if 0 <= v <= 1.0])  # no "120%" tick
+    ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+    ax.grid(axis="x", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"What might come after “{_plain(_prompt_tail(prompt))}”", fontsize=FONT + 1, loc="left")
-    fig.legend(frameon=False, fontsize=FONT - 2, loc="outside lower center", ncols=2)  # under the plot: no
+    ax.set_title(f"What might come after\n“{_plain(_prompt_tail(prompt))}”", fontsize=FONT + 1, loc="left")
+    fig.legend(frameon=False, fontsize=FONT - 2, loc="outside lower center", ncols=1)  # under the plot: no
     return fig  # bar or value hidden behind it
 
 
@@ -110,7 +115,7 @@ def training_figure(history: list[dict]):
     """Perplexity after each pass through the books (lm's training history), on the books it practised on
     and on a book kept aside; no learning-rate panel (that is for the model card)."""
     epochs = [h["epoch"] for h in history]
-    fig = _figure(8.0, 4.6)
+    fig = _figure(6.4, 4.4)
     ax = fig.add_subplot()
     ax.plot(epochs, [math.exp(h["train_loss"]) for h in history], "o-", color="#2563eb", linewidth=2.5,
             label="the books it practised on")

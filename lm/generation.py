@@ -27,7 +27,7 @@ from .sampling import (
     filter_logits,
     sample_next_token,
 )
-from .text import detokenize, tokenize
+from .text import detokenize, shown, tokenize
 from .vocab import Vocab
 
 
@@ -74,6 +74,7 @@ class Distribution:
     tokens: list[str]  # the most likely next tokens, best first (the same order at every temperature > 0)
     probs: list[float]  # their probability after temperature, top-k and top-p
     entropy: float  # of the whole distribution actually sampled from, in bits
+    words: list[str] = field(default_factory=list)  # the tokens as the page shows them ("dorothy" -> "Dorothy")
 
 
 def token_ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -203,11 +204,12 @@ def next_token_distribution(model, vocab: Vocab, prompt: str, temperatures: Sequ
     logits[:, vocab.unk_index] = -math.inf  # what generate draws from
     order = logits[0].topk(min(top, len(vocab) - 1)).indices  # (n,) temperature keeps the ranking
     tokens = [vocab.itos[i] for i in order.tolist()]
+    words = [shown(vocab.display, t) for t in tokens]
     out = []
     for t in temps:
         if t == 0:
             probs = F.one_hot(logits.argmax(dim=-1), logits.size(-1)).float()  # (1, V)
         else:
             probs = filter_logits(logits, logits.new_tensor([t]), top_k, top_p).softmax(dim=-1)  # (1, V)
-        out.append(Distribution(t, tokens, probs[0, order].tolist(), float(entropy_bits(probs[0]))))
+        out.append(Distribution(t, tokens, probs[0, order].tolist(), float(entropy_bits(probs[0])), words))
     return out

@@ -99,9 +99,7 @@ def _words_broken(page, selector: str) -> list[str]:
     }""", selector)
 
 
-@pytest.mark.parametrize("name", [n if n != "phone" else pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="unfinished: the eleven-temperature table's 'temperature' header still wraps on a phone"))
-    for n in VIEWPORTS])
+@pytest.mark.parametrize("name", VIEWPORTS)
 def test_no_table_or_plot_overflows(page, name):
     _fresh(page, VIEWPORTS[name])
     page.get_by_role("tab", name="How temperature works").click()

@@ -111,12 +111,13 @@ def test_palette_css_and_legend_use_every_colour_and_label_of_the_settings():
 
 def _dists(temps=(0.5, 2.0)):
     probs = {0.5: [0.6, 0.3, 0.015, 0.0], 2.0: [0.2, 0.15, 0.1, 0.05], 0.0: [1.0, 0.0, 0.0, 0.0]}
-    return [lm.Distribution(t, ["the", "a", lm.text.EOS, "fox"], probs[t], 1.5 * t) for t in temps]
+    words = ["the", "a", lm.text.EOS, "Fox"]  # as the vocabulary shows them
+    return [lm.Distribution(t, ["the", "a", lm.text.EOS, "fox"], probs[t], 1.5 * t, words) for t in temps]
 
 
 def test_the_tables_add_up_to_100_and_say_about_n_words():
     table, entropy = fmt.distribution_tables(_dists((0.0, 0.5, 2.0)))
-    assert list(table["next word"]) == ["the", "a", "↵ (new line)", "fox", "all other words"]
+    assert list(table["next word"]) == ["the", "a", "↵ (new line)", "Fox", "all other words"]
     assert list(table.iloc[-1, 1:]) == pytest.approx([0.0, 8.5, 50.0])
     assert table.iloc[:, 1:].sum().tolist() == pytest.approx([100, 100, 100])
     assert entropy == [[0.0, 0.0, "1"], [0.5, 0.75, "about 2"], [2.0, 3.0, "8"]]
@@ -126,16 +127,17 @@ def test_the_bars_hold_all_other_words_a_visible_hot_bar_and_the_cut_off():
     dists = _dists()
     fig = page_plots.distribution_figure(dists, "the owl", top_k=3)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "all other words"
-    heights = [[b.get_height() for b in c] for c in ax.containers]  # one container of bars per temperature
+    assert [t.get_text() for t in ax.get_yticklabels()][-2:] == ["Fox", "all other words"]
+    heights = [[b.get_width() for b in c] for c in ax.containers]  # one container of bars per temperature (lying down)
     assert heights[0][-1] == pytest.approx(1 - 0.915) and heights[1][-1] == pytest.approx(0.5)
     ymax = 0.6
     assert heights[0][2] >= ymax / 100 and heights[0][3] == 0  # 1.5% drawn at least 1% of the axis; 0 stays 0
     values = [t.get_text() for t in ax.texts]
-    assert "60" in values and "2" in values  # each bar's value is written beside it
+    assert "60%" in values and "2%" in values  # each bar's value is written beside it
     cuts = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert len(cuts) == 1 and cuts[0].get_xdata()[0] == pytest.approx(2.5)  # after the 3 words T = 0.5 keeps
-    assert all(t.get_fontsize() >= 13 for t in ax.get_xticklabels())  # still ~9 px when a phone shrinks it
+    assert len(cuts) == 1 and cuts[0].get_ydata()[0] == pytest.approx(2.5)  # after the 3 words T = 0.5 keeps
+    # 640 px wide, shown ~310 px wide on a phone: words at 17 pt (24 px) read at ~11 px there.
+    assert fig.get_size_inches()[0] * fig.dpi <= 640 and all(t.get_fontsize() >= 17 for t in ax.get_yticklabels())
     no_cut = page_plots.distribution_figure(dists, "the owl")
     assert not [line for line in no_cut.axes[0].lines if line.get_linestyle() == "--"]
 

@@ -679,3 +679,10 @@ def test_checks_come_before_any_work(model, vocab, monkeypatch):
         assert message.startswith("temperature must")
     for message in _all_four(None, vocab):
         assert message.startswith("model must")
+
+
+def test_the_next_word_bars_show_display_forms(model, vocab):
+    shown = copy.copy(vocab)
+    shown.display = {t: t.upper() for t in vocab.itos[2:]}  # every word "learned" in capitals
+    (d,) = next_token_distribution(model, shown, "the", [1.0], top=5)
+    assert d.words == [shown.display.get(t, t) for t in d.tokens] and d.words != d.tokens

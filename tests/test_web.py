@@ -252,7 +252,8 @@ def test_next_word_bars_match_python(browser, url, bundled):
     rows = page.eval_on_selector_all("#entropy-table tbody tr", "rs => rs.map(r => r.innerText.split('\\t'))")
     assert [float(r[1]) for r in rows] == pytest.approx([d.entropy for d in dists], abs=2e-3)
     header = page.eval_on_selector_all("#probability-table tbody tr td:first-child", "cs => cs.map(c => c.innerText)")
-    assert header == dists[0].tokens + ["all other words"]  # the bars add up to 100%
+    shown = ["↵ (new line)" if t == "<eos>" else w for t, w in zip(dists[0].tokens, dists[0].words)]
+    assert header == shown + ["all other words"] and "Dorothy" in header  # display forms; the bars add up to 100%
     for box in page.locator("#plot-temperatures input").all():
         box.uncheck()
     page.wait_for_selector("#message:not([hidden])")

@@ -74,8 +74,9 @@ export async function nextTokenDistribution(model, words, tokenizer, prompt, tem
   const x = masked(logits, words.unk);
   const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, Math.min(top, x.length - 1));
   const tokens = order.map((i) => words.itos[i]);
+  const shown = tokens.map((t) => words.form(t, false)); // "dorothy" -> "Dorothy", as lm's Distribution.words
   return temperatures.map((t) => {
     const probs = distribution(x, t, topK, topP); // temperature 0: all on the favourite
-    return { temperature: t, tokens, probs: order.map((i) => probs[i]), entropy: entropyBits(probs) };
+    return { temperature: t, tokens, words: shown, probs: order.map((i) => probs[i]), entropy: entropyBits(probs) };
   });
 }

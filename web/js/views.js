@@ -123,7 +123,7 @@ export async function showDistribution(app, ui) {
   fill($("#entropy-table"), null, dists.map((d) => [g(d.temperature), entropyBits(d.entropy).toFixed(3),
     aboutWords(2 ** entropyBits(d.entropy))]));
   fill($("#probability-table"), ["next word", ...dists.map((d) => `T = ${g(d.temperature)} (%)`)],
-    [...dists[0].tokens.map((t, i) => [tokenLabel(t), ...dists.map((d) => (100 * d.probs[i]).toFixed(2))]),
+    [...dists[0].tokens.map((t, i) => [tokenLabel(t, dists[0].words[i]), ...dists.map((d) => (100 * d.probs[i]).toFixed(2))]),
       [OTHERS, ...dists.map((d) => (100 * othersShare(d)).toFixed(2))]]);
 }
 
@@ -134,7 +134,7 @@ const othersShare = (d) => { // page_plots.others_share: what makes the bars add
 };
 const kept = (d) => { const i = d.probs.findIndex((p) => p === 0); return i < 0 ? d.probs.length : i; };
 
-const tokenLabel = (t) => (t === EOS ? "↵ (new line)" : t);
+const tokenLabel = (t, word) => (t === EOS ? "↵ (new line)" : word); // page_format.token_label
 
 function promptTail(app, prompt) { // page_plots._prompt_tail: the last six words as the tokenizer reads them
   const plain = { form: (t, capital) => { const w = t === "i" ? "I" : t; return capital ? w.charAt(0).toUpperCase() + w.slice(1) : w; } };
@@ -154,7 +154,7 @@ function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}) {
   const ymax = Math.min(1, Math.max(...values.flat()) * 1.2 + 0.03);
   const cuts = new Set(dists.filter((d) => d.temperature > 0 && kept(d) < d.probs.length).map(kept));
   const cutName = [topK ? `top-k ${topK}` : "", topP < 1 ? `top-p ${topP}` : ""].filter(Boolean).join(" and ");
-  const labels = [...dists[0].tokens.map(tokenLabel), OTHERS];
+  const labels = [...dists[0].tokens.map((t, i) => tokenLabel(t, dists[0].words[i])), OTHERS];
   const bar = (d, p) => {
     const h = p > 0 ? Math.max(100 * p / ymax, 1) : 0;
     const value = p >= 0.01 ? (100 * p).toFixed(0) : p > 0 ? "<1" : "";

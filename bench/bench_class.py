@@ -12,6 +12,8 @@ with gradio_client, so every figure includes the server, its queue and the netwo
   each streaming `--tokens` new words; p50 and p95 time to the first word and to the last (from
   each client's own submit), errors, and the whole class's words per second against one client's;
 - CPU seconds of the server and of this process (the clients share the machine) during the burst;
+- the same class on `lm.batching` alone in this process (no server), to tell the model's and the
+  batch's cost from the server's (skip with `--no-engine`);
 - with `--profile`, py-spy samples the server during the burst and the samples are sorted into
   model steps, sampling, prompt reading, text pieces, Gradio (queue, postprocess, diffs), the HTTP
   and event-loop stack, and the rest (py-spy: `pip install py-spy`, or pass `--py-spy PATH`).
@@ -33,6 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # lm, for the class on the engine alone
 from bench_app import PROMPT, free_port, percentile, start_server, stop_server, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +149,38 @@ def class_burst(url: str, clients: int, tokens: int, temperature: float, spread:
             "clients_cpu_s": time.process_time() - self0}
 
 
+def engine_alone(model: str, clients: int, tokens: int, temperature: float, spread: float) -> dict:
+    """The same class on `lm.batching.BatchEngine` in this process, with no server: what the model and the
+    batch cost, to tell them apart from the server's own overhead. Threads stand for the students."""
+    import lm
+    from lm.batching import BatchEngine
+
+    engine = BatchEngine(*lm.load_pretrained(model), max_rows=64)
+
+    def write(seed, n):  # (seconds to the first list, to the last), with the page's interval
+        start, first = time.perf_counter(), None
+        for _ in engine.chunks(PROMPT, max_new_tokens=n, temperature=temperature, seed=seed, stop_at_eos=False,
+                               interval=0.1):
+            first = first or time.perf_counter() - start
+        return first, time.perf_counter() - start
+
+    write(0, 5)  # warm up
+    solo = sorted(write(500 + r, tokens)[1] for r in range(3))[1]
+    runs, t0 = [None] * clients, time.perf_counter() + 0.1
+
+    def student(i):
+        time.sleep(max(0.0, t0 + spread * i / clients - time.perf_counter()))
+        runs[i] = write(1000 + i, tokens)
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return {"lone_last_s": solo, "p95_first_s": percentile([r[0] for r in runs], 0.95),
+            "p95_last_s": percentile([r[1] for r in runs], 0.95)}
+
+
 def start_profiler(py_spy: str, pid: int, path: Path):
     proc = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
                              "--nonblocking", "--output", str(path)],
@@ -203,6 +238,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lone-repeats", type=int, default=5, help="lone-client runs; the median is kept (default: 5)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the class (default: 300)")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="seconds for the app to answer")
+    parser.add_argument("--no-engine", action="store_true", help="skip the class on lm.batching alone (no server)")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during the class burst")
     parser.add_argument("--profile-out", type=Path, help="also keep py-spy's raw samples in this file")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
@@ -239,6 +275,12 @@ def report(results: dict) -> None:
           f"{crowd['clients_cpu_s']:.2f} s, of {2 * crowd['wall_s']:.2f} core-seconds on 2 cores")
     for e in crowd["first_errors"]:
         print("  error:", e)
+    if "engine_alone" in results:
+        e = results["engine_alone"]
+        print(f"the same class on lm.batching alone (no server, this process): p95 first word "
+              f"{e['p95_first_s']:.3f} s, "
+              f"p95 last {e['p95_last_s']:.3f} s = {e['p95_last_s'] / e['lone_last_s']:.1f}x its lone "
+              f"{e['lone_last_s']:.3f} s")
     if "profile" in results:
         prof = results["profile"]
         print(f"where the server's time goes ({prof['samples']} py-spy samples of busy threads; "
@@ -273,6 +315,8 @@ def main(argv=None) -> dict:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
         stop_server(proc)
+    if not args.no_engine:  # after the server has gone: nothing else on the cores
+        results["engine_alone"] = engine_alone(args.model, args.clients, args.tokens, args.temperature, args.spread)
     report(results)
     write_json(args.json, results)
     return results

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .checks import check_bool, check_int, check_model, check_vocab
 from .sampling import (
+    MAX_SEED,
     check_sampling,
     check_temperatures,
     entropy_bits,
@@ -113,19 +114,30 @@ def _take(rows: list[int], keep: list[int], ids: torch.Tensor, hidden):
     return [rows[j] for j in keep], ids[index], [(h[:, index], c[:, index]) for h, c in hidden]
 
 
+def _row_seeds(seeds, seed: int, rows: int) -> list[int]:
+    """One checked seed per row: `seeds` if given, else `seed` for every row."""
+    if seeds is None:
+        return [seed] * rows
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or len(seeds) != rows:
+        raise ValueError(f"seeds must be a list of {rows} seeds, one per temperature, got {seeds!r}")
+    return [check_int("seed", s, 0, MAX_SEED) for s in seeds]
+
+
 @torch.no_grad()
-def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos):
-    """Sample one continuation per temperature in one batch. Yields (generations, events) once per
-    step, events being (row, token, prob, rank) for the rows that produced a token at that step."""
+def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos, seeds=None):
+    """Sample one continuation per temperature in one batch, row i seeded with seeds[i] (default: all
+    with `seed`). Yields (generations, events) once per step, events being (row, token, prob, rank) for
+    the rows that produced a token at that step."""
     check_model(model)
     check_vocab(vocab, model)
     check_bool("stop_at_eos", stop_at_eos)
     temps = check_temperatures(temperatures)
     max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
+    seeds = _row_seeds(seeds, seed, len(temps))
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
-    gens = [Generation(prompt, words, temperature=t, seed=seed, unknown_words=unknown, display=vocab.display)
-            for t in temps]
-    generators = [torch.Generator(device=logits.device).manual_seed(seed) for _ in temps]
+    gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display)
+            for t, s in zip(temps, seeds)]
+    generators = [torch.Generator(device=logits.device).manual_seed(s) for s in seeds]
     rows = list(range(len(temps)))  # rows still writing
     logits = logits.expand(len(rows), -1).clone()  # (B, V): every row starts from the same prompt
     hidden = [(h.expand(-1, len(rows), -1).contiguous(), c.expand(-1, len(rows), -1).contiguous()) for h, c in hidden]
@@ -181,12 +193,14 @@ def stream(model, vocab: Vocab, prompt: str, max_new_tokens: int = 100, temperat
 
 def sweep(model, vocab: Vocab, prompt: str, temperatures: Sequence[float], max_new_tokens: int = 100,
           top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-          stop_at_eos: bool = True) -> list[Generation]:
+          stop_at_eos: bool = True, seeds: Sequence[int] | None = None) -> list[Generation]:
     """One continuation per temperature, all in one batched step per token.
 
-    Row i equals `generate(..., temperature=temperatures[i], seed=seed)` token for token.
+    Row i equals `generate(..., temperature=temperatures[i], seed=seed)` token for token; with `seeds`
+    (one per temperature) row i is seeded with seeds[i] instead: many samples at one temperature in one batch.
     """
-    *_, (gens, _) = _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos)
+    *_, (gens, _) = _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos,
+                         seeds)
     return gens
 
 

@@ -150,6 +150,18 @@ def test_sweep_with_seed_none_shares_one_seed(model, vocab):
         same(generate(model, vocab, "where is", 15, temperature=g.temperature, seed=g.seed), g)
 
 
+def test_sweep_with_seeds_gives_each_row_its_own_seed(model, vocab):
+    # Many samples at one temperature in one batch: row i is what generate writes with seeds[i].
+    rows = sweep(model, vocab, "the owl", [1.0, 1.0, 2.0], 20, seeds=[3, 4, 5], stop_at_eos=False)
+    assert [g.seed for g in rows] == [3, 4, 5]
+    for g in rows:
+        same(generate(model, vocab, "the owl", 20, temperature=g.temperature, seed=g.seed, stop_at_eos=False), g)
+    assert rows[0].tokens != rows[1].tokens
+    for bad in ([1, 2], [1, 2, -1], "123", 7):
+        with pytest.raises(ValueError, match="seed"):
+            sweep(model, vocab, "the", [1.0, 1.0, 1.0], 5, seeds=bad)
+
+
 def test_sweep_rejects_empty_or_bad_temperatures(model, vocab):
     with pytest.raises(ValueError, match="temperatures"):
         sweep(model, vocab, "the", [], seed=0)

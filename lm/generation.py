@@ -26,7 +26,8 @@ from .sampling import (
     check_temperatures,
     entropy_bits,
     filter_logits,
-    sample_next_token,
+    pick,
+    uniforms,
 )
 from .text import detokenize, shown, tokenize
 from .vocab import Vocab
@@ -39,6 +40,7 @@ class Generation:
     tokens: list[str] = field(default_factory=list)  # the new tokens
     probs: list[float] = field(default_factory=list)  # the model's probability of each, before temperature
     ranks: list[int] = field(default_factory=list)  # each one's place in the model's ranking (1 = its favourite)
+    uniforms: list[float] = field(default_factory=list, repr=False)  # each step's random number in [0, 1)
     temperature: float = 1.0
     seed: int = 0  # the seed actually used: pass it back to reproduce this result
     unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
@@ -124,10 +126,13 @@ def _row_seeds(seeds, seed: int, rows: int) -> list[int]:
 
 
 @torch.no_grad()
-def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos, seeds=None):
+def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed, stop_at_eos, seeds=None,
+         forced=()):
     """Sample one continuation per temperature in one batch, row i seeded with seeds[i] (default: all
     with `seed`). Yields (generations, events) once per step, events being (row, token, prob, rank) for
-    the rows that produced a token at that step."""
+    the rows that produced a token at that step. The first len(forced) steps take the token ids in
+    `forced` instead of the drawn ones (a student's own choices), still rolling the dice, so the steps
+    after them draw exactly what they would have drawn."""
     check_model(model)
     check_vocab(vocab, model)
     check_bool("stop_at_eos", stop_at_eos)
@@ -146,16 +151,21 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
         # exp(logit - logsumexp): take the normaliser, then mask <unk> in place (it is never chosen).
         log_norm = logits.logsumexp(dim=-1)  # (B,)
         logits[:, vocab.unk_index] = -math.inf
-        ids = sample_next_token(logits, [temps[r] for r in rows], [generators[r] for r in rows], top_k, top_p)
+        u = uniforms([generators[r] for r in rows])  # (B,) every row rolls once per step, greedy or forced too
+        ids = pick(logits, [temps[r] for r in rows], u, top_k, top_p)  # (B,)
+        if step < len(forced):
+            ids = torch.full_like(ids, forced[step])
         probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
         ranks = token_ranks(logits, ids)  # (B,) <unk> is masked: ranked among the words it can write
         events, keep = [], []
-        for j, (r, token_id, p, rank) in enumerate(zip(rows, ids.tolist(), probs.tolist(), ranks.tolist())):
+        for j, (r, token_id, p, rank, x) in enumerate(zip(rows, ids.tolist(), probs.tolist(), ranks.tolist(),
+                                                           u.tolist())):
             if token_id == vocab.eos_index and stop_at_eos:
                 continue
             gens[r].tokens.append(vocab.itos[token_id])
             gens[r].probs.append(p)
             gens[r].ranks.append(rank)
+            gens[r].uniforms.append(x)
             events.append((r, vocab.itos[token_id], p, rank))
             keep.append(j)
         yield gens, events

@@ -35,7 +35,7 @@ from lm import (
     tokenize,
 )
 from lm import generation as lm_generation
-from lm.sampling import entropy_bits, filter_logits, sample_next_token
+from lm.sampling import draw, entropy_bits, filter_logits, sample_next_token, ticket_order
 from lm.text import EOS, UNK
 
 
@@ -437,10 +437,47 @@ def test_sample_next_token_rows_are_independent():
     states = [g.get_state() for g in gens]
     batch = sample_next_token(logits, [1.0, 0.0, 2.0], gens)
     assert batch[1] == logits[1].argmax()
-    assert torch.equal(gens[1].get_state(), states[1])  # a greedy row draws nothing
+    rolled = torch.Generator().manual_seed(6)
+    torch.rand((), generator=rolled, dtype=torch.float64)
+    assert not torch.equal(gens[1].get_state(), states[1])
+    assert torch.equal(gens[1].get_state(), rolled.get_state())  # a greedy row rolls once too, as every row
     for b, t, s in ((0, 1.0, 5), (2, 2.0, 7)):
         alone = sample_next_token(logits[b:b + 1], [t], [torch.Generator().manual_seed(s)])
         assert alone[0] == batch[b]
+
+
+def test_draw_walks_the_ticket_strip_likeliest_words_first():
+    # Twelve words: the ten likeliest come first on the strip, best first, then the rest in id order,
+    # so u lands where the page draws it.
+    probs = torch.tensor([[0.01, 0.2, 0.01, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.1]])
+    probs = probs / probs.sum()
+    values, ids, rest = ticket_order(probs)
+    strip = ids[0].tolist() + [i for i in range(12) if i not in ids[0].tolist()]
+    assert strip[:3] == [1, 10, 9] and strip[-2:] == [0, 2]
+    assert torch.equal(rest[0, ids[0]], torch.zeros(10))
+    edges = torch.cat([torch.zeros(1, dtype=torch.float64), probs[0, strip].double().cumsum(0)])
+    for k, word in enumerate(strip):  # a point inside each slice picks that slice's word
+        mid = (edges[k] + edges[k + 1]) / 2
+        assert draw(probs, mid.reshape(1) / edges[-1]).item() == word
+    assert draw(probs, torch.tensor([0.0], dtype=torch.float64)).item() == 1
+    assert draw(probs, torch.tensor([1 - 2**-53], dtype=torch.float64)).item() == 2  # never off the strip
+
+
+def test_draw_never_picks_a_word_without_mass_past_the_strip():
+    probs = torch.tensor([[0.0] * 5 + [0.5, 0.5] + [0.0] * 20])
+    assert draw(probs, torch.tensor([1 - 2**-53], dtype=torch.float64)).item() == 6
+
+
+def test_side_by_side_columns_roll_the_same_dice_at_every_step(model, vocab):
+    # Same dice, different temperature: one seed, so at each step every column's draw uses the same
+    # random number, greedy columns included; the texts differ by the temperature alone.
+    temps = [0.0, 0.5, 1.0, 2.0]
+    gens = sweep(model, vocab, "the fox", temps, max_new_tokens=12, seed=9, stop_at_eos=False)
+    assert len({tuple(g.uniforms) for g in gens}) == 1
+    dice = torch.Generator().manual_seed(9)
+    expected = [torch.rand((), generator=dice, dtype=torch.float64).item() for _ in range(12)]
+    assert gens[0].uniforms == expected
+    assert len({tuple(g.tokens) for g in gens}) > 1  # the temperatures did change the words
 
 
 # ---------------------------------------------------------------------------------- hygiene

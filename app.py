@@ -36,6 +36,7 @@ from page_actions import (
     Actions,
 )
 from page_input import named_errors
+from page_sampler import sampler_tab
 from page_server import trim_memory_every
 from space_gpu import device
 
@@ -191,6 +192,8 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
                 cut = playground_tab(actions, prompt, seed)  # top-k, top-p
             with gr.Tab("Side by side", id="side-by-side"):
                 side_by_side_tab(actions, prompt, seed)
+            with gr.Tab("Be the sampler", id="sampler"):
+                sampler_tab(model, vocab, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
                 how_tab(actions, prompt, how, cut)
             with gr.Tab("Model", id="model"):

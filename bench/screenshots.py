@@ -45,6 +45,30 @@ def write_story(page, presentation: bool) -> None:
     page.evaluate("window.scrollTo(0, 0)")
 
 
+def be_the_sampler(page) -> None:
+    """Be the sampler after a few words: one taken by hand, then rolls, the last roll's strip in view."""
+    from playwright.sync_api import expect
+
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.locator("#seed textarea, #seed input").first.fill(SEED)
+    page.get_by_role("tab", name="Be the sampler").click()
+    page.locator("#sampler-start").click()
+    expect(page.locator("#sampler-tickets button.ticket").first).to_be_visible(timeout=60_000)
+    page.locator("#sampler-tickets button.ticket").nth(1).click()
+    expect(page.locator("#sampler-text .taken.mine")).to_have_count(1, timeout=60_000)
+    for n in (1, 2, 3):
+        page.locator("#sampler-roll").click()
+        expect(page.locator("#sampler-text .taken.roll")).to_have_count(n, timeout=60_000)
+    page.wait_for_timeout(800)
+    page.locator("#sampler-intro").scroll_into_view_if_needed()
+
+
+MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a student meets it
+    ("screenshot-sampler.png", {"width": 1280, "height": 1000}, be_the_sampler),
+    ("screenshot-sampler-phone.png", {"width": 375, "height": 800}, be_the_sampler),
+]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "assets" / "oz-lstm"), help="model folder or Hub repo id")
@@ -63,6 +87,14 @@ def main(argv=None) -> None:
                 page.set_default_timeout(30_000)
                 page.goto(url)
                 write_story(page, presentation)
+                page.screenshot(path=str(args.out / name))
+                print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
+                page.close()
+            for name, viewport, show in MODE_SHOTS:
+                page = browser.new_page(viewport=viewport)
+                page.set_default_timeout(30_000)
+                page.goto(url)
+                show(page)
                 page.screenshot(path=str(args.out / name))
                 print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
                 page.close()

@@ -1,0 +1,242 @@
+"""Be the sampler: the student writes one word at a time, rolling the dice or taking a word by hand.
+
+Each step shows the next word's tickets (the likeliest words, each a bar as wide as its chance at the
+chosen temperature, then "all other words"); Roll shows the ticket strip, where the random number lands
+on it and the word it picks, exactly as `lm`'s sampler drew it (lm.stepping replays generate's own
+steps). Back takes the last word away; the temperature may change between steps; "Continue
+automatically" hands over to the sampler from where the student is. Only rolling, with seed s, writes
+what the Playground (and `lm.generate`) writes with seed s at that temperature.
+
+The text so far lives in a gr.State (server-side, per visitor): the prompt and seed it started from and
+the tokens taken, each with how it was taken.
+"""
+
+import html
+
+import gradio as gr
+
+import page_format as fmt
+from lm.generation import Generation
+from lm.stepping import Step, continue_text, next_step
+from lm.text import tokenize
+from page_actions import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TOP_P, MODEL_QUEUE
+from page_input import notice_prompt, read_prompt, read_seed, shown_to_user
+from space_gpu import gpu, gpu_seconds
+
+MAX_STEPS = MAX_NEW_TOKENS  # words one text may have here, as in the Playground
+HOW = {"roll": "rolled", "mine": "your pick", "auto": "sampler"}
+
+
+# ------------------------------------------------------------------------------------------ HTML
+def _pct(p: float) -> str:
+    return fmt.percent(p)
+
+
+def _label(t) -> str:
+    return fmt.token_label(t.token, t.word)
+
+
+def strip_html(step: Step, taken: str | None = None) -> str:
+    """The ticket strip of one step: a slice per named word as wide as its chance, "all other words", and
+    where the random number landed. `taken`: the word the student took by hand instead, if any."""
+    slices = "".join(
+        f'<div class="slice{" hit" if t is step.drawn else ""}" style="width:{100 * t.prob:.3f}%" '
+        f'title="{html.escape(_label(t))}: {_pct(t.prob)}"><span>{html.escape(_label(t))}</span></div>'
+        for t in step.tickets)
+    if step.others > 0:
+        hit = " hit" if step.drawn not in step.tickets else ""
+        slices += (f'<div class="slice others{hit}" style="width:{100 * step.others:.3f}%" '
+                   f'title="all other words: {_pct(step.others)}"><span>all other words</span></div>')
+    marker = f'<div class="landing" style="left:{100 * step.u:.3f}%" aria-hidden="true"></div>'
+    d = step.drawn
+    if step.greedy:
+        said = (f"Temperature 0 is greedy: no dice. The likeliest word, <b>{html.escape(_label(d))}</b>, is taken "
+                f"(the dice still rolled {step.u:.3f}, unused, so the next steps keep their numbers).")
+    else:
+        said = (f"The dice rolled <b>{step.u:.3f}</b>. It landed on <b>{html.escape(_label(d))}</b>, whose ticket "
+                f"runs from {d.start:.3f} to {d.start + d.prob:.3f} ({_pct(d.prob)} of the strip; the model's "
+                f"{fmt.ordinal(d.rank)} choice).")
+    if taken is not None and taken != d.token:
+        said += f" You took <b>{html.escape(fmt.token_label(taken))}</b> instead."
+    head = ('<p class="strip-head"><b>The last roll.</b> Each word\'s ticket is as wide as its chance; the dice '
+            'landed at the black line.</p>')
+    where = f"ticket strip; the dice landed on {html.escape(_label(d))}"
+    return (f'{head}<div class="strip" role="img" aria-label="{where}">{slices}{marker}</div>'
+            f'<p class="strip-note">{said}</p>')
+
+
+def tickets_html(step: Step) -> str:
+    """The next word's tickets as bars; each named word is a button that takes it (page.js sends the click)."""
+    widest = max([t.prob for t in step.tickets] + [step.others]) or 1
+    rows = "".join(
+        f'<button class="ticket" data-token="{html.escape(t.token)}" aria-label="take {html.escape(_label(t))}, '
+        f'{_pct(t.prob)}"><span class="ticket-word">{html.escape(_label(t))}</span>'
+        f'<span class="ticket-bar"><span style="width:{100 * t.prob / widest:.2f}%"></span></span>'
+        f'<span class="ticket-pct">{_pct(t.prob)}</span>'
+        f'<span class="ticket-model">model: {_pct(t.model_prob)}</span></button>'
+        for t in step.tickets)
+    if step.others > 0:
+        rows += (f'<div class="ticket others"><span class="ticket-word">all other words '
+                 f'({step.others_count:,})</span><span class="ticket-bar"><span style="width:'
+                 f'{100 * step.others / widest:.2f}%"></span></span><span class="ticket-pct">{_pct(step.others)}'
+                 f'</span><span class="ticket-model"></span></div>')
+    head = ("At temperature 0 only the likeliest word can be taken by the dice." if step.greedy else
+            f"The chances at temperature {step.temperature:g}; the model's own chance (temperature 1) on the right.")
+    return f'<p class="tickets-head">{head} Click a word to take it yourself.</p><div class="tickets">{rows}</div>'
+
+
+def text_html(state: dict, display: dict) -> str:
+    """The text so far: the prompt, then each word taken, marked by how (rolled, your pick, sampler)."""
+    gen = _generation(state, display)
+    parts = [f'<span class="prompt">{html.escape(state["prompt"])}</span>'] if state["prompt"] else []
+    for i, how in enumerate(state["how"]):
+        piece = gen.piece(i)
+        lead = piece[: len(piece) - len(piece.lstrip())]
+        word = html.escape(piece[len(lead):])
+        parts.append(html.escape(lead) + (f'<span class="taken {how}" title="{HOW[how]}">{word}</span>' if word
+                                          else ""))
+    if not state["how"]:
+        parts.append(' <span class="next-hint">… (roll the dice or click a word)</span>')
+    return '<div class="sampler-story">' + "".join(parts) + "</div>"
+
+
+def _generation(state: dict, display: dict) -> Generation:
+    return Generation(state["prompt"], tokenize(state["prompt"]), tokens=list(state["tokens"]), display=display)
+
+
+# --------------------------------------------------------------------------------------- actions
+class Sampler:
+    """What the tab's buttons do, for one model. Every action returns (text, last draw, tickets, seed, state)."""
+
+    def __init__(self, model, vocab):
+        self.model, self.vocab = model, vocab
+
+    def __getstate__(self):  # ZeroGPU pickles `self` into its worker: the model and vocab are all there is
+        return {"model": self.model, "vocab": self.vocab}
+
+    def __setstate__(self, state):
+        self.__init__(state["model"], state["vocab"])
+
+    def _start(self, prompt, seed) -> dict:
+        prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
+        notice_prompt(prompt, self.vocab)
+        return {"prompt": prompt, "seed": seed, "tokens": [], "how": []}
+
+    def _show(self, state, t, top_k, top_p, last: str = ""):
+        step = next_step(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, top_k, top_p)
+        return text_html(state, self.vocab.display), last, tickets_html(step), str(state["seed"]), state
+
+    @gpu(duration=gpu_seconds(2 * MAX_STEPS))
+    @shown_to_user
+    def start(self, prompt, seed, t, top_k, top_p):
+        """Start a text from the prompt: no words yet, and the first word's tickets."""
+        return self._show(self._start(prompt, seed), t, top_k, top_p)
+
+    @gpu(duration=gpu_seconds(2 * MAX_STEPS))
+    @shown_to_user
+    def roll(self, state, prompt, seed, t, top_k, top_p):
+        """Roll the dice for the next word: the strip, where the number landed, the word it picked."""
+        return self._take(state, prompt, seed, t, top_k, top_p, None)
+
+    @gpu(duration=gpu_seconds(2 * MAX_STEPS))
+    @shown_to_user
+    def take(self, state, prompt, seed, t, top_k, top_p, token):
+        """Take `token` as the next word by hand (the dice still roll, so later rolls are unchanged)."""
+        if token not in self.vocab.stoi or token == self.vocab.itos[self.vocab.unk_index]:
+            raise ValueError(f"The model does not know the word {token!r}: click one of its words.")
+        return self._take(state, prompt, seed, t, top_k, top_p, token)
+
+    def _take(self, state, prompt, seed, t, top_k, top_p, token):
+        state = self._start(prompt, seed) if not state else {k: list(v) if isinstance(v, list) else v
+                                                              for k, v in state.items()}
+        if len(state["tokens"]) >= MAX_STEPS:
+            raise ValueError(f"The text has {MAX_STEPS} words, as many as this page writes: press Back or Start over.")
+        step = next_step(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, top_k, top_p)
+        state["tokens"].append(token or step.drawn.token)
+        state["how"].append("mine" if token else "roll")
+        return self._show(state, t, top_k, top_p, strip_html(step, token))
+
+    @gpu(duration=gpu_seconds(MAX_STEPS))
+    @shown_to_user
+    def refresh(self, state, t, top_k, top_p):
+        """The current step's tickets again, at a new temperature or cut-off (no word is added)."""
+        if not state:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return self._show(state, t, top_k, top_p, gr.skip())  # the last draw stays as it was drawn
+
+    @gpu(duration=gpu_seconds(2 * MAX_STEPS))
+    @shown_to_user
+    def back(self, state, prompt, seed, t, top_k, top_p):
+        """Take the last word away."""
+        state = self._start(prompt, seed) if not state else {**state, "tokens": state["tokens"][:-1],
+                                                              "how": state["how"][:-1]}
+        return self._show(state, t, top_k, top_p)
+
+    @gpu(duration=gpu_seconds(3 * MAX_STEPS))
+    @shown_to_user
+    def auto(self, state, prompt, seed, t, top_k, top_p, words):
+        """Hand over to the sampler: `words` more words drawn from here, on the same dice."""
+        state = self._start(prompt, seed) if not state else dict(state)
+        words = min(int(words), MAX_STEPS - len(state["tokens"]))
+        gen = continue_text(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, words,
+                            top_k, top_p)
+        state = {**state, "tokens": gen.tokens, "how": state["how"] + ["auto"] * words}
+        return self._show(state, t, top_k, top_p)
+
+
+def _empty_note() -> str:
+    return '<p class="tickets-head">Press <b>Roll the dice</b> (or Start over) to see the first word\'s chances.</p>'
+
+
+# ---------------------------------------------------------------------------------------- layout
+def sampler_tab(model, vocab, prompt, seed) -> None:
+    """The Be the sampler tab, under the page's shared prompt and seed."""
+    sampler = Sampler(model, vocab)
+    gr.Markdown("**Be the sampler.** Write the story one word at a time. The bars are the next word's "
+                "chances; **Roll the dice** lets chance pick, as the Playground does, or click a word to "
+                "take it yourself. Change the temperature between words and watch the bars change.",
+                elem_id="sampler-intro")
+    state = gr.State(None)
+    temperature = gr.Slider(0, MAX_TEMPERATURE, value=min(0.8, MAX_TEMPERATURE), step=0.05, label="Temperature",
+                            elem_id="sampler-temperature", info="for the next word; change it whenever you like")
+    with gr.Row(elem_id="sampler-buttons"):
+        start = gr.Button("Start over", scale=1, min_width=80, elem_id="sampler-start")
+        roll = gr.Button("Roll the dice", variant="primary", scale=2, min_width=120, elem_id="sampler-roll")
+        back = gr.Button("Back", scale=1, min_width=70, elem_id="sampler-back")
+    text = gr.HTML(_empty_note(), elem_id="sampler-text", js_on_load=None)
+    last = gr.HTML("", elem_id="sampler-draw", js_on_load=None)
+    # A click on a word's bar sends its token (a <button>, so Enter and Space work too).
+    tickets = gr.HTML("", elem_id="sampler-tickets", js_on_load=(
+        "element.addEventListener('click', (e) => { const b = e.target.closest('button.ticket');"
+        " if (b) trigger('take', {token: b.dataset.token}); });"))
+    with gr.Row(equal_height=True):
+        words = gr.Slider(1, MAX_STEPS, value=min(20, MAX_STEPS), step=1, precision=0, scale=3,
+                          label="Words to hand over to the sampler", elem_id="sampler-words")
+        auto = gr.Button("Continue automatically", scale=1, elem_id="sampler-auto")
+        seed_used = gr.Textbox(label="Seed used", interactive=False, max_lines=1, scale=1, elem_id="sampler-seed")
+    with gr.Accordion("Top-k and top-p", open=False):
+        top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k", elem_id="sampler-top-k",
+                          info="0 = off")
+        top_p = gr.Slider(MIN_TOP_P, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="sampler-top-p",
+                          info="1 = off")
+    gr.Markdown("Only rolling, with the same seed and temperature, writes exactly what the Playground writes: "
+                "the dice are the same. A word you take yourself still uses up its roll, so the later rolls "
+                "do not change.", elem_id="sampler-note")
+    settings = [temperature, top_k, top_p]
+    outputs = [text, last, tickets, seed_used, state]
+    start.click(sampler.start, [prompt, seed, *settings], outputs, api_name="sampler_start", **MODEL_QUEUE)
+    roll.click(sampler.roll, [state, prompt, seed, *settings], outputs, api_name="sampler_roll", **MODEL_QUEUE)
+    back.click(sampler.back, [state, prompt, seed, *settings], outputs, api_name="sampler_back", **MODEL_QUEUE)
+    auto.click(sampler.auto, [state, prompt, seed, *settings, words], outputs, api_name="sampler_continue",
+               **MODEL_QUEUE)
+    # A click on a bar puts its token in a hidden box, then takes it: the API takes the same box as an input.
+    token = gr.Textbox(visible=False, label="Word to take (a token the model knows)")
+    tickets.take(_clicked, None, token, queue=False, api_visibility="private").then(
+        sampler.take, [state, prompt, seed, *settings, token], outputs, api_name="sampler_take", **MODEL_QUEUE)
+    gr.on([temperature.release, top_k.release, top_p.release], sampler.refresh, [state, *settings], outputs,
+          api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
+
+
+def _clicked(evt: gr.EventData) -> str:
+    data = getattr(evt, "_data", None)
+    return str(data.get("token", "")) if isinstance(data, dict) else ""

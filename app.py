@@ -58,6 +58,26 @@ CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8") + fmt.palette_css() 
 JS = (PAGE_TEXT / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation
 
 
+# A click, or Enter, on a word of a written text asks the server how that word was drawn (data-i: its place).
+INSPECT_JS = """
+const ask = (w) => { if (w) trigger('inspect', {i: Number(w.dataset.i), col: Number(w.dataset.col || 0)}); };
+element.addEventListener('click', (e) => ask(e.target.closest('[data-i]')));
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') ask(e.target.closest('[data-i]')); });
+"""
+
+
+def inspect_on_click(words: gr.HTML, actions: Actions, written: gr.State, card: gr.HTML) -> None:
+    """A click on a word of `words` shows in `card` how it was drawn (its place goes through a hidden box)."""
+    index = gr.Textbox(visible=False)
+    words.inspect(clicked_word, None, index, queue=False, api_visibility="private").then(
+        actions.inspect, [written, index], card, api_visibility="private", **MODEL_QUEUE)
+
+
+def clicked_word(evt: gr.EventData) -> str:
+    data = getattr(evt, "_data", None)
+    return f'{data.get("col", 0)}:{data.get("i", "")}' if isinstance(data, dict) else ""  # "column:word"
+
+
 # ------------------------------------------------------------------------------------- the page
 def page_text(name: str) -> str:
     return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
@@ -77,8 +97,9 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
                                autoscroll=True, elem_id="story", elem_classes=["story"], buttons=["copy"])
             # Words as spans (page_format.word_html): each shows its probability and rank on hover and on
             # focus, never breaks inside, and is coloured by probability or rank with no server call.
-            colours = gr.HTML(label="The story's words, coloured", show_label=False, js_on_load=None,
+            colours = gr.HTML(label="The story's words, coloured", show_label=False, js_on_load=INSPECT_JS,
                               elem_id="story-colours", elem_classes=["story-colours"])
+            inspector = gr.HTML("", elem_id="story-inspector", js_on_load=None)
             colour_by = gr.Radio(list(fmt.COLOUR_MODES), value="probability", label="Colour by", elem_id="colour-by")
             gr.HTML(fmt.legend_html(), js_on_load=None, elem_id="colour-key")
             colour_by.change(None, inputs=colour_by, js="(mode) => { document.documentElement.dataset.colourBy = "
@@ -96,30 +117,44 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
             stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
             seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
                                    max_lines=1, elem_id="seed-used")
+    written = gr.State(None)  # what the last Write wrote, for "inspect a word" (kept on the server)
     go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos],
-             outputs=[story, colours, seed_used], api_name="generate", show_progress="minimal",
+             outputs=[story, colours, seed_used, written], api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
+    inspect_on_click(colours, actions, written, inspector)
+
+    def inspect_word(prompt: str, temperature: float, top_k: int, top_p: float, seed: str, word: int) -> str:
+        """How new word `word` (1 = the first) of the text Write makes with these settings was drawn (HTML)."""
+        return actions.inspect_word(prompt, temperature, top_k, top_p, seed, word)
+
+    gr.api(inspect_word, api_name="inspect_word", **MODEL_QUEUE)
     return top_k, top_p  # How temperature works draws their cut-off on its bars
 
 
 def side_by_side_tab(actions: Actions, prompt, seed) -> None:
-    gr.Markdown("The same prompt and the same seed at four temperatures, all written in one go. "
-                "Only the temperature differs between the columns (top-k and top-p are off).")
+    gr.Markdown("The same prompt and the same seed at four temperatures, all written in one go. **Same dice, "
+                "different temperature:** at every word all four columns roll the same random number, so where "
+                "they differ, the temperature alone made the difference (top-k and top-p are off). Click a word "
+                "to see how it was drawn.", elem_id="same-dice")
     temperatures, texts = [], []
     with gr.Row(elem_id="columns"):  # style.css keeps two columns a row on a phone
         for i, t in enumerate(SIDE_BY_SIDE_TEMPERATURES):
             with gr.Column(min_width=200):
                 temperatures.append(gr.Slider(0, MAX_TEMPERATURE, value=min(t, MAX_TEMPERATURE), step=0.05,
                                               label="Temperature", elem_id=f"column-temperature-{i}"))
-                texts.append(gr.Textbox(label=f"Text {i + 1}", show_label=False, lines=10, max_lines=16,
-                                        interactive=False, elem_id=f"column-text-{i}", elem_classes=["column-text"]))
+                texts.append(gr.HTML("", label=f"Text {i + 1}", js_on_load=INSPECT_JS, elem_id=f"column-text-{i}",
+                                     elem_classes=["column-text"], padding=False))
     with gr.Row(equal_height=True):
         tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(40, MAX_NEW_TOKENS), step=1, precision=0, scale=3,
                            label="New tokens per column", elem_id="compare-tokens")
         compare = gr.Button("Compare temperatures", variant="primary", scale=1, elem_id="compare-button")
         compare_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, scale=1, elem_id="compare-seed")
-    compare.click(actions.compare, inputs=[prompt, *temperatures, tokens, seed], outputs=[*texts, compare_seed],
-                  api_name="compare", **MODEL_QUEUE)
+    written = gr.State(None)  # the four texts as written, for "inspect a word"
+    inspector = gr.HTML("", elem_id="columns-inspector", js_on_load=None)
+    compare.click(actions.compare, inputs=[prompt, *temperatures, tokens, seed],
+                  outputs=[*texts, compare_seed, written], api_name="compare", **MODEL_QUEUE)
+    for words in texts:
+        inspect_on_click(words, actions, written, inspector)
 
     gr.Markdown("#### A classic sweep: eleven temperatures\nThe same prompt and seed at eleven temperatures, "
                 "from very cold to beyond hot: "

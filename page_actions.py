@@ -9,7 +9,9 @@ import gradio as gr
 import lm
 import page_format as fmt
 from lm.batching import BatchEngine
+from lm.stepping import next_step
 from page_input import env_number, notice_prompt, read_prompt, read_seed, shown_to_user
+from page_strip import inspector_html
 from space_gpu import gpu, gpu_seconds
 
 # ------------------------------------------------------------------------------------- limits
@@ -33,6 +35,21 @@ WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of
 # 0.1 s halves that and still shows words at 10 updates a second (bench/bench_stream.py).
 STREAM_INTERVAL = env_number("STREAM_INTERVAL", 0.1, float)
 GPU_SECONDS = gpu_seconds(MAX_NEW_TOKENS)  # ZeroGPU only: what one call may take, at most MAX_NEW_TOKENS steps
+
+def read_word_index(word, count: int) -> int:
+    """A clicked word's place (0-based) among `count` new words, checked."""
+    try:
+        i = int(word)
+    except (TypeError, ValueError):
+        raise ValueError(f"Word must be a whole number, got {word!r}.") from None
+    if not 0 <= i < count:
+        raise ValueError(f"Word must be from 1 to {count}, got {i + 1}.")
+    return i
+
+
+def _top_p(p):
+    return None if p is None or p >= 1.0 else p
+
 
 # ------------------------------------------------------------------------------------- actions
 class Actions:
@@ -66,26 +83,32 @@ class Actions:
     @gpu(duration=GPU_SECONDS)
     @shown_to_user
     def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
-        """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used)."""
+        """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used, and what
+        was written, for "inspect a word": a gr.State, kept on the server)."""
         prompt, seed = self._read(prompt, seed)
         story = fmt.StoryText(prompt)
+        written = {"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+                   "tokens": story.tokens}
         for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                                         top_p=top_p, seed=seed, stop_at_eos=stop_at_eos, interval=STREAM_INTERVAL):
             for item in chunk:
                 story.add(item)
-            yield story.text, story.html, str(seed)
+            yield story.text, story.html, str(seed), written
         if max_new_tokens == 0:
             gr.Info("Max new tokens is 0, so only the prompt is shown.")
-            yield story.text, story.html, str(seed)
+            yield story.text, story.html, str(seed), written
 
     @gpu(duration=GPU_SECONDS)  # four rows, one batched step each
     @shown_to_user
     def compare(self, prompt, t1, t2, t3, t4, max_new_tokens, seed):
-        """One batched sweep at four temperatures. Returns four texts and the seed used."""
+        """One batched sweep at four temperatures, on the same dice. Returns the four texts (as HTML whose words
+        a click inspects), the seed used, and what was written (a gr.State, for "inspect a word")."""
         prompt, seed = self._read(prompt, seed)
         gens = lm.sweep(self.model, self.vocab, prompt, [t1, t2, t3, t4], max_new_tokens=max_new_tokens, seed=seed,
                         stop_at_eos=False)
-        return (*[g.text for g in gens], str(seed))
+        written = [{"prompt": prompt, "seed": seed, "temperature": g.temperature, "top_k": 0, "top_p": 1.0,
+                    "tokens": g.tokens} for g in gens]
+        return (*[fmt.column_html(g, i) for i, g in enumerate(gens)], str(seed), written)
 
     @gpu(duration=GPU_SECONDS)  # eleven rows, one batched step each
     @shown_to_user
@@ -95,6 +118,34 @@ class Actions:
         gens = lm.sweep(self.model, self.vocab, prompt, list(lm.NOTEBOOK_TEMPERATURES), max_new_tokens=max_new_tokens,
                         seed=seed, stop_at_eos=False)
         return [[g.temperature, g.text] for g in gens], str(seed)
+
+    @gpu(duration=gpu_seconds(MAX_NEW_TOKENS))
+    @shown_to_user
+    def inspect(self, written, where):
+        """The draw behind a word of a text the page wrote. `written` is what generate kept of it (prompt, seed,
+        temperature, top-k, top-p, tokens), or compare a list of those, one per column; `where` is "column:word",
+        word 0 the first new word (or a plain word number for one text)."""
+        col, _, word = str(where).rpartition(":")
+        if isinstance(written, list):
+            written = written[read_word_index(col or 0, len(written))] if written else None
+        if not written or not written.get("tokens"):
+            raise ValueError("Write a text first, then click one of its words.")
+        i = read_word_index(word, len(written["tokens"]))
+        step = next_step(self.model, self.vocab, written["prompt"], written["tokens"][:i], written["seed"],
+                         written["temperature"], written.get("top_k") or None, _top_p(written.get("top_p")))
+        return inspector_html(step, fmt.token_label(step.drawn.token, step.drawn.word))
+
+    @gpu(duration=gpu_seconds(2 * MAX_NEW_TOKENS))
+    @shown_to_user
+    def inspect_word(self, prompt, temperature, top_k, top_p, seed, word):
+        """The draw behind new word `word` (1 = the first) of the text Write makes with these settings: the
+        distribution it was drawn from, its rank, its chance before and after temperature, where the dice fell."""
+        prompt, seed = self._read(prompt, seed)
+        i = read_word_index(word - 1 if isinstance(word, (int, float)) else word, MAX_NEW_TOKENS)
+        gen = lm.generate(self.model, self.vocab, prompt, i + 1, temperature, top_k or None, _top_p(top_p), seed=seed,
+                          stop_at_eos=False)
+        return self.inspect({"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k,
+                             "top_p": top_p, "tokens": gen.tokens}, i)
 
     @shown_to_user
     def distribution(self, prompt, temperatures, top_words, top_k=0, top_p=1.0):

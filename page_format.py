@@ -58,14 +58,16 @@ def ordinal(n: int) -> str:
     return f"{n:,}{suffix}"
 
 
-def word_html(text: str, prob: float, rank: int) -> str:
+def word_html(text: str, prob: float, rank: int, i: int | None = None) -> str:
     """One new word as the story shows it: a span that never breaks inside (style.css), coloured by its
-    probability or rank bin (p*/r* classes, palette_css), and telling both on hover and on keyboard focus."""
+    probability or rank bin (p*/r* classes, palette_css), and telling both on hover and on keyboard focus.
+    `i`, the word's place among the new tokens, is what a click (or Enter) on it asks to inspect."""
     lead = text[: len(text) - len(text.lstrip())]  # the space before a word stays outside: lines break there
     word = html.escape(text[len(lead):])
     tip = f"{percent(prob)} likely · the model's {ordinal(rank)} choice"
-    return (f'{html.escape(lead)}<span class="w p{prob_bin(prob)} r{rank_bin(rank)}" tabindex="0" data-tip="{tip}" '
-            f'aria-label="{word}: {tip}">{word}</span>')
+    index = "" if i is None else f' data-i="{i}" role="button"'
+    return (f'{html.escape(lead)}<span class="w p{prob_bin(prob)} r{rank_bin(rank)}" tabindex="0" data-tip="{tip}"'
+            f'{index} aria-label="{word}: {tip}">{word}</span>')
 
 
 class StoryText:
@@ -76,16 +78,33 @@ class StoryText:
         self.text = prompt
         self.spans: list[tuple[str, str | None]] = [(prompt, None)] if prompt else []
         self.parts = [f'<span class="prompt">{html.escape(prompt)}</span>'] if prompt else []
+        self.tokens: list[str] = []  # the new tokens, for "inspect a word"
 
     def add(self, item: lm.StreamToken) -> None:
         self.text += item.text
         blank = item.text.isspace()  # a paragraph break: not coloured, not a word to hover
         self.spans.append((item.text, None if blank else prob_label(item.prob)))
-        self.parts.append(html.escape(item.text) if blank else word_html(item.text, item.prob, item.rank))
+        i = len(self.tokens)
+        self.parts.append(html.escape(item.text) if blank else word_html(item.text, item.prob, item.rank, i))
+        self.tokens.append(item.token)
 
     @property
     def html(self) -> str:
         return "".join(self.parts)
+
+
+def column_html(gen: lm.Generation, col: int) -> str:
+    """One Side by side column: the prompt, then each new word as a span a click (or Enter) inspects. Not
+    coloured: the columns are read side by side; each word tells its chance and rank on hover and focus."""
+    parts = [f'<span class="prompt">{html.escape(gen.prompt)}</span>'] if gen.prompt else []
+    for i, (p, rank) in enumerate(zip(gen.probs, gen.ranks)):
+        piece = gen.piece(i)
+        if piece.isspace():
+            parts.append(html.escape(piece))
+            continue
+        parts.append(word_html(piece, p, rank, i).replace('class="w ', 'class="w plain ', 1)
+                     .replace(' data-i=', f' data-col="{col}" data-i=', 1))
+    return '<div class="column-words">' + "".join(parts) + "</div>"
 
 
 def legend_html() -> str:

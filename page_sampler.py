@@ -15,74 +15,16 @@ import html
 
 import gradio as gr
 
-import page_format as fmt
 from lm.generation import Generation
-from lm.stepping import Step, continue_text, next_step
+from lm.stepping import continue_text, next_step
 from lm.text import tokenize
 from page_actions import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TOP_P, MODEL_QUEUE
 from page_input import notice_prompt, read_prompt, read_seed, shown_to_user
+from page_strip import strip_html, tickets_html
 from space_gpu import gpu, gpu_seconds
 
 MAX_STEPS = MAX_NEW_TOKENS  # words one text may have here, as in the Playground
 HOW = {"roll": "rolled", "mine": "your pick", "auto": "sampler"}
-
-
-# ------------------------------------------------------------------------------------------ HTML
-def _pct(p: float) -> str:
-    return fmt.percent(p)
-
-
-def _label(t) -> str:
-    return fmt.token_label(t.token, t.word)
-
-
-def strip_html(step: Step, taken: str | None = None) -> str:
-    """The ticket strip of one step: a slice per named word as wide as its chance, "all other words", and
-    where the random number landed. `taken`: the word the student took by hand instead, if any."""
-    slices = "".join(
-        f'<div class="slice{" hit" if t is step.drawn else ""}" style="width:{100 * t.prob:.3f}%" '
-        f'title="{html.escape(_label(t))}: {_pct(t.prob)}"><span>{html.escape(_label(t))}</span></div>'
-        for t in step.tickets)
-    if step.others > 0:
-        hit = " hit" if step.drawn not in step.tickets else ""
-        slices += (f'<div class="slice others{hit}" style="width:{100 * step.others:.3f}%" '
-                   f'title="all other words: {_pct(step.others)}"><span>all other words</span></div>')
-    marker = f'<div class="landing" style="left:{100 * step.u:.3f}%" aria-hidden="true"></div>'
-    d = step.drawn
-    if step.greedy:
-        said = (f"Temperature 0 is greedy: no dice. The likeliest word, <b>{html.escape(_label(d))}</b>, is taken "
-                f"(the dice still rolled {step.u:.3f}, unused, so the next steps keep their numbers).")
-    else:
-        said = (f"The dice rolled <b>{step.u:.3f}</b>. It landed on <b>{html.escape(_label(d))}</b>, whose ticket "
-                f"runs from {d.start:.3f} to {d.start + d.prob:.3f} ({_pct(d.prob)} of the strip; the model's "
-                f"{fmt.ordinal(d.rank)} choice).")
-    if taken is not None and taken != d.token:
-        said += f" You took <b>{html.escape(fmt.token_label(taken))}</b> instead."
-    head = ('<p class="strip-head"><b>The last roll.</b> Each word\'s ticket is as wide as its chance; the dice '
-            'landed at the black line.</p>')
-    where = f"ticket strip; the dice landed on {html.escape(_label(d))}"
-    return (f'{head}<div class="strip" role="img" aria-label="{where}">{slices}{marker}</div>'
-            f'<p class="strip-note">{said}</p>')
-
-
-def tickets_html(step: Step) -> str:
-    """The next word's tickets as bars; each named word is a button that takes it (page.js sends the click)."""
-    widest = max([t.prob for t in step.tickets] + [step.others]) or 1
-    rows = "".join(
-        f'<button class="ticket" data-token="{html.escape(t.token)}" aria-label="take {html.escape(_label(t))}, '
-        f'{_pct(t.prob)}"><span class="ticket-word">{html.escape(_label(t))}</span>'
-        f'<span class="ticket-bar"><span style="width:{100 * t.prob / widest:.2f}%"></span></span>'
-        f'<span class="ticket-pct">{_pct(t.prob)}</span>'
-        f'<span class="ticket-model">model: {_pct(t.model_prob)}</span></button>'
-        for t in step.tickets)
-    if step.others > 0:
-        rows += (f'<div class="ticket others"><span class="ticket-word">all other words '
-                 f'({step.others_count:,})</span><span class="ticket-bar"><span style="width:'
-                 f'{100 * step.others / widest:.2f}%"></span></span><span class="ticket-pct">{_pct(step.others)}'
-                 f'</span><span class="ticket-model"></span></div>')
-    head = ("At temperature 0 only the likeliest word can be taken by the dice." if step.greedy else
-            f"The chances at temperature {step.temperature:g}; the model's own chance (temperature 1) on the right.")
-    return f'<p class="tickets-head">{head} Click a word to take it yourself.</p><div class="tickets">{rows}</div>'
 
 
 def text_html(state: dict, display: dict) -> str:

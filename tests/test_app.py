@@ -123,6 +123,11 @@ class _Story(HTMLParser):
             self._word[0] += data
 
 
+def _plain(column_html: str) -> str:
+    """A Side by side column's text, as a reader sees it."""
+    return _Story(column_html).text
+
+
 def _reference(model, vocab, prompt, max_new_tokens, temperature, seed, top_k=None, top_p=None):
     return lm.generate(model, vocab, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                        top_p=top_p, seed=seed, stop_at_eos=False)
@@ -189,9 +194,11 @@ def test_top_k_and_top_p_reach_lm(served):
 def test_compare_columns_equal_generate_at_each_temperature(served):
     client, model, vocab, _ = served
     temps = [0.0, 0.6, 1.0, 2.5]
-    *texts, seed = _call(client, PROMPT, *temps, 18, "321", api_name="/compare")
+    *columns, seed = _call(client, PROMPT, *temps, 18, "321", api_name="/compare")
     assert seed == "321"
-    assert texts == [_reference(model, vocab, PROMPT, 18, t, 321).text for t in temps]
+    assert [_plain(c) for c in columns] == [_reference(model, vocab, PROMPT, 18, t, 321).text for t in temps]
+    words = [_Story(c).words for c in columns]
+    assert all(w[1][:2] == ["w", "plain"] and w[3] == "0" for col in words for w in col)  # clickable, uncoloured
 
 
 def test_notebook_preset_is_a_grid_of_eleven(served):
@@ -402,10 +409,10 @@ def test_controls_at_their_extremes(client, args):
 
 def test_other_endpoints_at_their_extremes(client):
     for temps in ([0, 0, 0, 0], [3, 3, 3, 3]):
-        *texts, _ = _call(client, "", *temps, app.MAX_NEW_TOKENS, "0", api_name="/compare")
-        assert len(set(texts)) == 1  # equal temperatures, equal seed: equal columns
-    *texts, _ = _call(client, PROMPT, 0, 1, 2, 3, 0, "1", api_name="/compare")
-    assert texts == ["The lion was afraid, but"] * 4
+        *columns, _ = _call(client, "", *temps, app.MAX_NEW_TOKENS, "0", api_name="/compare")
+        assert len({_plain(c).strip() for c in columns}) == 1  # equal temperatures, equal seed: equal columns
+    *columns, _ = _call(client, PROMPT, 0, 1, 2, 3, 0, "1", api_name="/compare")
+    assert [_plain(c) for c in columns] == ["The lion was afraid, but"] * 4
     table, _ = _call(client, "🐉", app.MAX_NEW_TOKENS, "", api_name="/notebook_preset")
     assert len(table["data"]) == 11
     _, probs, entropy = _call(client, "", list(app.PLOT_TEMPERATURE_CHOICES), app.MAX_TOP_WORDS,
@@ -443,7 +450,7 @@ def test_sixteen_clients_at_once_get_what_they_would_get_alone(served):
         start.wait()
         streamed = clients[i].submit(prompt, temp, 0, 1.0, n, str(seed), api_name="/generate")
         compared = clients[i].submit(prompt, 0.0, 0.7, 1.3, 2.0, 12, str(seed), api_name="/compare")
-        return streamed.result(timeout=TIMEOUT)[0], list(compared.result(timeout=TIMEOUT)[:4])
+        return streamed.result(timeout=TIMEOUT)[0], [_plain(c) for c in compared.result(timeout=TIMEOUT)[:4]]
 
     with ThreadPoolExecutor(len(requests)) as pool:
         results = list(pool.map(user, range(len(requests))))

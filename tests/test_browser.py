@@ -157,7 +157,7 @@ def test_side_by_side_fills_every_column(page, shots):
     _open_tab(page, "Side by side")
     page.locator("#compare-button").click()
     for i in range(len(app.SIDE_BY_SIDE_TEMPERATURES)):
-        expect(page.locator(f"#column-text-{i} textarea")).to_have_value(re.compile(r"^The lion was afraid, but"))
+        expect(page.locator(f"#column-text-{i} .column-words")).to_have_text(re.compile(r"^The lion was afraid, but"))
     page.locator("#preset-button").click()
     table = page.locator("#preset-table")
     expect(table).to_contain_text("3.1415")

@@ -165,3 +165,57 @@ def test_in_the_browser_a_click_on_a_bar_takes_the_word_and_roll_shows_the_strip
     assert _text(page.locator("#sampler-text").inner_html()).strip() == expected
     left = float(re.search(r"left:\s*([\d.]+)%", page.locator("#sampler-draw .landing").get_attribute("style"))[1])
     assert left == pytest.approx(100 * next_step(model, vocab, PROMPT, [word], 5, 0.8).u, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------------ inspect a word
+def test_inspect_word_shows_the_draw_behind_it(served):
+    model, vocab, _ = served
+    made = lm.generate(model, vocab, PROMPT, 6, 1.1, seed=8, stop_at_eos=False)
+    for word in (1, 4, 6):
+        card = _call(_client(served), PROMPT, 1.1, 0, 1.0, "8", word, api_name="/inspect_word")
+        token = made.tokens[word - 1]
+        assert f"(new word {word})" in card and f"{made.uniforms[word - 1]:.3f}" in card
+        assert f"model's {lm_ordinal(made.ranks[word - 1])} choice" in card
+        assert html.escape(vocab.display.get(token, token)) in card or token == "<eos>"
+    with pytest.raises(AppError, match="Word must be from 1 to"):
+        _call(_client(served), PROMPT, 1.1, 0, 1.0, "8", 0, api_name="/inspect_word")
+
+
+def lm_ordinal(n: int) -> str:
+    import page_format
+
+    return page_format.ordinal(n)
+
+
+def test_in_the_browser_clicking_a_word_shows_how_it_was_drawn(served, browser_page):
+    from playwright.sync_api import expect
+
+    model, vocab, _ = served
+    page = browser_page
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.locator("#seed input, #seed textarea").first.fill("4")
+    page.get_by_role("tab", name="Playground").click()
+    page.locator("#generate-button").click()
+    expect(page.locator("#seed-used input, #seed-used textarea").first).to_have_value("4", timeout=TIMEOUT * 1000)
+    word = page.locator("#story-colours [data-i='2']")
+    expect(word).to_be_visible(timeout=TIMEOUT * 1000)
+    word.focus()
+    page.keyboard.press("Enter")  # the keyboard's way; a click does the same
+    card = page.locator("#story-inspector .inspector")
+    expect(card).to_contain_text("(new word 3)", timeout=TIMEOUT * 1000)
+    made = lm.generate(model, vocab, PROMPT, 3, 0.8, seed=4, stop_at_eos=False)
+    expect(card).to_contain_text(f"{made.uniforms[2]:.3f}")
+
+    # Side by side: the same word place in two columns was drawn with the same dice.
+    page.get_by_role("tab", name="Side by side").click()
+    page.locator("#compare-button").click()
+    expect(page.locator("#column-text-3 [data-i='1']")).to_be_visible(timeout=TIMEOUT * 1000)
+    rolls = []
+    for col in (0, 3):
+        page.locator(f"#column-text-{col} [data-i='1']").click()
+        card = page.locator("#columns-inspector .inspector")
+        expect(card).to_contain_text("(new word 2)", timeout=TIMEOUT * 1000)
+        heat = "greedy" if col == 0 else "temperature 1.5"
+        expect(card).to_contain_text(heat)
+        rolls.append(re.search(r"rolled (?:<b>)?([\d.]+)", card.inner_html())[1])
+    assert rolls[0] == rolls[1] == f"{made.uniforms[1]:.3f}"

@@ -51,8 +51,8 @@ def GPU(task=None, *, duration=None, size=None):
 # Run in the child: import app (decorating happens there), then call every action on a tiny model, in
 # process and over HTTP, beside lm's own results for the same seed; print what was seen as JSON.
 PROBE = '''
-import json, sys
-import app, lm, page_actions, space_gpu
+import html, json, re, sys
+import app, lm, page_actions, page_sampler, space_gpu
 from gradio_client import Client
 
 device, port = sys.argv[1], int(sys.argv[2])
@@ -64,7 +64,7 @@ cpu_model = model
 model = model.to(device)
 actions = page_actions.Actions(model, vocab)
 prompt = "The lion was afraid, but"
-*_, (text, _, seed) = actions.generate(prompt, 0.9, 0, 1.0, 10, "5")
+*_, (text, _, seed, _) = actions.generate(prompt, 0.9, 0, 1.0, 10, "5")
 expected = lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0.9, seed=5, stop_at_eos=False)
 greedy = list(actions.generate(prompt, 0, 0, 1.0, 10, "5"))[-1][0]
 compare = actions.compare(prompt, 0, 0.5, 1.0, 1.5, 6, "2")
@@ -82,10 +82,13 @@ print(json.dumps({
     "gpu_calls": sorted(getattr(sys.modules.get("spaces"), "CALLS", [])),
     "durations": {n: getattr(getattr(page_actions.Actions, n), "stand_in_duration", None)
                   for n in ("generate", "compare", "notebook_preset", "_next_words")},
+    "decorated": {f"{c.__name__}.{n}": getattr(getattr(c, n), "stand_in_duration", None)
+                  for c in (page_actions.Actions, page_sampler.Sampler) for n in vars(c) if not n.startswith("__")},
     "gpu_seconds": page_actions.GPU_SECONDS, "text": text, "expected": expected.text, "seed": seed,
     "greedy": greedy, "greedy_expected": lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0,
                                                      stop_at_eos=False).text,
-    "compare": list(compare[:4]), "sweep": [g.text for g in sweep], "entropy_rows": len(entropy),
+    "compare": [html.unescape(re.sub("<[^>]+>", "", c)) for c in compare[:4]], "sweep": [g.text for g in sweep],
+    "entropy_rows": len(entropy),
     "served": served}))
 '''
 
@@ -115,7 +118,13 @@ def probe(tmp_path, *, env_flag: str | None, stand_in: bool, device: str = "cpu"
 
 def test_on_zero_gpu_every_model_call_is_decorated_and_still_exact(tmp_path):
     seen = probe(tmp_path, env_flag="true", stand_in=True, serve=True)
-    assert seen["zero_gpu"] and seen["device"] == "cuda" and seen["gpu_calls"] == [5, 11, 11, 11]
+    assert seen["zero_gpu"] and seen["device"] == "cuda"
+    # Every action that runs the model asks for a GPU, and nothing else does.
+    calls = {"Actions." + n for n in ("generate", "compare", "notebook_preset", "_next_words", "inspect",
+                                      "inspect_word")}
+    calls |= {"Sampler." + n for n in ("start", "roll", "take", "refresh", "back", "auto")}
+    assert {n for n, d in seen["decorated"].items() if d} == calls
+    assert seen["gpu_calls"] == sorted(d for d in seen["decorated"].values() if d)
     assert seen["gpu_seconds"] == space_gpu.gpu_seconds(300) == 11  # MAX_NEW_TOKENS = 300 words
     assert seen["durations"] == {"generate": 11, "compare": 11, "notebook_preset": 11, "_next_words": 5}
     # Across the pickling boundary, the actions give lm's results token for token.
@@ -131,6 +140,7 @@ def test_everywhere_else_nothing_changes(tmp_path, env_flag, stand_in):
     seen = probe(tmp_path, env_flag=env_flag, stand_in=stand_in, serve=env_flag == "true")
     # (Gradio itself imports `spaces` where it is installed; space_gpu never calls it there.)
     assert not seen["zero_gpu"] and seen["device"] == "cpu" and seen["gpu_calls"] == []
+    assert not any(seen["decorated"].values())
     assert seen["durations"] == dict.fromkeys(("generate", "compare", "notebook_preset", "_next_words"))
     assert seen["text"] == seen["expected"] and seen["compare"] == seen["sweep"]
     if env_flag == "true":  # the app builds and serves without the spaces package

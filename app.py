@@ -7,7 +7,7 @@
 This file lays out the page and wires its events. What the buttons do, and the page's limits, are in
 `page_actions`, which calls `lm` for all model work; `page_input` reads what Gradio's components cannot
 check (the prompt, the seed) and words every error; `page_format` turns results into what the
-components show; the long texts are in assets/page/. The
+components show; `page_link` puts the settings in the page's address; the long texts are in assets/page/. The
 model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
 """
 

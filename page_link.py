@@ -185,10 +185,13 @@ def read_link(query_params: Mapping[str, str]) -> tuple[Link, list[str]]:
 
 
 # ------------------------------------------------------------------------------------- the page
-def share_link(prompt: str = fmt.SETTINGS["defaults"]["prompt"], seed: str = "", tab: str = "playground",
-               temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0, new_tokens: int = 60,
-               stop_at_eos: bool = False, temperatures: list[float] | None = None,
-               plot_temperatures: list[float] | None = None) -> str:
+DEFAULTS = fmt.SETTINGS["defaults"]  # the page's, for the API's optional arguments
+
+
+def share_link(prompt: str = DEFAULTS["prompt"], seed: str = "", tab: str = "playground",
+               temperature: float = DEFAULTS["temperature"], top_k: int = 0, top_p: float = 1.0,
+               new_tokens: int = DEFAULTS["new_tokens"], stop_at_eos: bool = False,
+               temperatures: list[float] | None = None, plot_temperatures: list[float] | None = None) -> str:
     """The query string ("?prompt=...&seed=...") that opens the page with these settings and runs `tab`
     (playground, side-by-side or how). `new_tokens` is that tab's; `temperatures` are Side by side's four,
     `plot_temperatures` How temperature works' choices. Only what `tab` uses goes into the link."""
@@ -268,6 +271,6 @@ def link_events(demo: gr.Blocks, tabs: gr.Tabs, controls: dict, copy: gr.Button,
     copy.click(from_page, [current_tab, c["prompt"], c["seed"], c["temperature"], c["top_k"], c["top_p"],
                            c["new_tokens"], c["stop_at_eos"], *c["temperatures"], c["compare_tokens"],
                            c["plot_temperatures"], c["seed_used"], c["compare_seed"]],
-               link_box, api_visibility="private", queue=False, show_progress="hidden"
+               link_box, api_visibility="private", concurrency_limit=None, show_progress="hidden"
                ).then(None, link_box, link_box, js=COPY_JS, api_visibility="private")
     gr.api(shown_to_user(share_link), api_name="share_link", concurrency_limit=None)

@@ -293,3 +293,14 @@ def test_share_link_is_an_api_endpoint(url):
                                     top_p=0.9, new_tokens=20, stop_at_eos=True))
     with pytest.raises(Exception, match="temperature must be a number from 0 to 3.5"):
         client.predict("x", "", "playground", 9, 0, 1, 20, False, [0, 0.5, 1, 1.5], [1.0], api_name="/share_link")
+
+
+@needs_browser
+def test_a_model_tab_link_opens_it_and_runs_nothing(open_page, url):
+    page = open_page(url + "?tab=model&seed=4")
+    expect(page.get_by_role("tab", name="Model")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#model-info")).to_contain_text("Words it knows (vocabulary)")
+    page.locator("#copy-link-button").click()  # the tab opened by the link is the one a new link names
+    expect(_box(page, "share-link")).to_have_value(url + "?prompt=The%20lion%20was%20afraid,%20but&seed=4&tab=model")
+    page.get_by_role("tab", name="Playground").click()
+    expect(_box(page, "story")).to_have_value("")

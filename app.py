@@ -7,7 +7,7 @@
 This file lays out the page and wires its events. What the buttons do, and the page's limits, are in
 `page_actions`, which calls `lm` for all model work; `page_input` reads what Gradio's components cannot
 check (the prompt, the seed) and words every error; `page_format` turns results into what the
-components show; the long texts are in assets/page/. The
+components show; `page_link` puts the settings in the page's address; the long texts are in assets/page/. The
 model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
 """
 
@@ -36,6 +36,7 @@ from page_actions import (
     Actions,
 )
 from page_input import named_errors
+from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import trim_memory_every
 from space_gpu import device
@@ -83,7 +84,7 @@ def page_text(name: str) -> str:
     return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
 
 
-def playground_tab(actions: Actions, prompt, seed) -> tuple:
+def playground_tab(actions: Actions, prompt, seed) -> dict:
     # Write first, then Temperature: on a phone both and the story's start fit the first screen, and Write is
     # three Tab presses from the prompt (prompt -> seed -> this tab -> Write).
     with gr.Row(equal_height=True, elem_id="write-row"):
@@ -128,10 +129,12 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
         return actions.inspect_word(prompt, temperature, top_k, top_p, seed, word)
 
     gr.api(inspect_word, api_name="inspect_word", **MODEL_QUEUE)
-    return top_k, top_p  # How temperature works draws their cut-off on its bars
+    # How temperature works draws top-k's and top-p's cut-off on its bars; a link (page_link) sets them all
+    return {"temperature": temperature, "top_k": top_k, "top_p": top_p, "new_tokens": max_tokens,
+            "stop_at_eos": stop_at_eos, "seed_used": seed_used}
 
 
-def side_by_side_tab(actions: Actions, prompt, seed) -> None:
+def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
     gr.Markdown("The same prompt and the same seed at four temperatures, all written in one go. **Same dice, "
                 "different temperature:** at every word all four columns roll the same random number, so where "
                 "they differ, the temperature alone made the difference (top-k and top-p are off). Click a word "
@@ -166,9 +169,10 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> None:
     preset_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="preset-seed")
     preset.click(actions.notebook_preset, inputs=[prompt, tokens, seed], outputs=[table, preset_seed],
                  api_name="notebook_preset", **MODEL_QUEUE)
+    return {"temperatures": temperatures, "compare_tokens": tokens, "compare_seed": compare_seed}  # for a link
 
 
-def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> None:
+def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> dict:
     with gr.Row(equal_height=True):
         choices = [("0 (greedy)" if t == 0 else f"{t:g}", t) for t in PLOT_TEMPERATURE_CHOICES]
         temperatures = gr.CheckboxGroup(choices=choices, value=DEFAULT_PLOT_TEMPERATURES, scale=3,
@@ -189,6 +193,7 @@ def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> None:
     gr.on([show.click, tab.select, temperatures.input, top_words.release], actions.distribution,
           inputs=[prompt, temperatures, top_words, *cut], outputs=[plot, probabilities, entropy],
           api_name="distribution", trigger_mode="always_last", **MODEL_QUEUE)
+    return {"plot_temperatures": temperatures}  # for a link
 
 
 def model_tab(info: dict) -> None:
@@ -222,22 +227,29 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
                                 placeholder="Type the start of a story (empty = the model starts a new line)")
             seed = gr.Textbox(label="Seed (blank = random)", value="", max_lines=1, scale=1, min_width=110,
                               elem_id="seed", placeholder="e.g. 42")
-        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, none behind "..."
+        controls = {"prompt": prompt, "seed": seed}  # what a link sets (page_link)
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs") as tabs:  # every tab in sight on a phone
             with gr.Tab("Playground", id="playground"):
-                cut = playground_tab(actions, prompt, seed)  # top-k, top-p
+                controls |= playground_tab(actions, prompt, seed)
             with gr.Tab("Side by side", id="side-by-side"):
-                side_by_side_tab(actions, prompt, seed)
+                controls |= side_by_side_tab(actions, prompt, seed)
             with gr.Tab("Be the sampler", id="sampler"):
                 sampler_tab(model, vocab, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
-                how_tab(actions, prompt, how, cut)
+                controls |= how_tab(actions, prompt, how, (controls["top_k"], controls["top_p"]))
             with gr.Tab("Model", id="model"):
                 model_tab(info)
+        with gr.Row(equal_height=True, elem_id="link-row"):  # after the tabs: on a phone, Write comes first
+            copy = gr.Button("Copy link", scale=0, min_width=120, elem_id="copy-link-button")
+            link_box = gr.Textbox(label="Link to these settings", interactive=False, lines=1, max_lines=3, scale=5,
+                                  elem_id="share-link", buttons=["copy"],
+                                  placeholder="Copy link puts this tab's settings here: opening the link runs them")
         examples = fmt.load_prompts()
         if examples:  # after the output: on a phone, the prompt, Write and the story come first
             with gr.Column(elem_id="examples"):
                 gr.Examples(examples=[[p] for p in examples], inputs=[prompt], label="Example prompts (click one)",
                             cache_examples=False, examples_per_page=len(examples))
+        link_events(demo, tabs, controls, copy, link_box)  # a link opens the page with its settings, and runs
     return named_errors(demo)
 
 

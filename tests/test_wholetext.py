@@ -108,6 +108,17 @@ def test_without_an_index_the_copy_measure_is_left_out():
                if isinstance(b, gr.Markdown))
 
 
+def test_the_action_pickles_as_zerogpu_sends_it():
+    """On ZeroGPU `_write` runs in a worker that gets `self` pickled: the index and all must come back whole."""
+    import pickle
+
+    model, vocab, index = tiny_model()
+    whole = page_wholetext.WholeTexts(model, vocab, index)
+    again = pickle.loads(pickle.dumps(whole))
+    assert torch.equal(again.index.bits, index.bits)
+    assert again.run(PROMPT, [1.0], 6, "2")[1] == whole.run(PROMPT, [1.0], 6, "2")[1]
+
+
 # ------------------------------------------------------------------------------------ the bundled model
 def test_the_bundled_model_copies_more_when_cold_than_when_hot():
     model, vocab = lm.load_pretrained(BUNDLED)

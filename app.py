@@ -39,6 +39,7 @@ from page_input import named_errors
 from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import trim_memory_every
+from page_wholetext import WholeTexts, wholetext_tab
 from space_gpu import device
 
 HERE = Path(__file__).resolve().parent
@@ -212,8 +213,9 @@ def model_tab(info: dict) -> None:
     gr.api(model_info, api_name="model_info")
 
 
-def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
-    """The whole page for `model` and `vocab`; `info` is `lm.model_info(source)` (facts left out: unknown)."""
+def build_demo(model, vocab, info: dict | None = None, ngrams=None) -> gr.Blocks:
+    """The whole page for `model` and `vocab`; `info` is `lm.model_info(source)` (facts left out: unknown);
+    `ngrams` its training text's n-gram index (lm.load_ngram_index; None: the copy measure is left out)."""
     info = info or {}
     actions = Actions(model, vocab)
     with gr.Blocks(title="Temperature playground", delete_cache=(CACHE_MAX_AGE, CACHE_MAX_AGE)) as demo:
@@ -237,6 +239,8 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
                 sampler_tab(model, vocab, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
                 controls |= how_tab(actions, prompt, how, (controls["top_k"], controls["top_p"]))
+            with gr.Tab("Whole texts", id="whole-texts"):
+                wholetext_tab(WholeTexts(model, vocab, ngrams), prompt, seed)
             with gr.Tab("Model", id="model"):
                 model_tab(info)
         with gr.Row(equal_height=True, elem_id="link-row"):  # after the tabs: on a phone, Write comes first
@@ -292,12 +296,13 @@ def main(argv=None) -> None:
     try:
         model, vocab = lm.load_pretrained(args.model)
         info = lm.model_info(args.model)
+        ngrams = lm.load_ngram_index(args.model, vocab)  # None when the folder has none
     except (OSError, ValueError) as e:  # FileNotFoundError is an OSError
         message = " ".join(str(e).split())  # one line, whatever the underlying error printed
         sys.exit(f"app.py: error: cannot load the model {args.model!r}: {message} "
                  "(pass --model with a folder made by train.py, or a Hub repo id)")
     model = model.to(device())  # "cuda" on ZeroGPU, at start-up as it expects (outside any GPU call); else "cpu"
-    launch(build_demo(model, vocab, info), host=args.host, port=args.port, share=args.share)
+    launch(build_demo(model, vocab, info, ngrams), host=args.host, port=args.port, share=args.share)
 
 
 if __name__ == "__main__":

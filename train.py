@@ -5,6 +5,9 @@
     python train.py --out runs/oz --resume            # continue a killed run
     torchrun --nproc_per_node 2 train.py ...          # DistributedDataParallel (gloo on CPU, NCCL on GPU)
     python train.py ... --push-to-hub user/hp-lstm    # upload the folder (token: HF_TOKEN or a saved login)
+
+At the end it also writes the n-gram index of the train split (ngrams.safetensors, lm.ngrams), so a pushed
+folder has it and the page can tell how much of a text was copied from the books; --no-ngram-index skips it.
 """
 
 import argparse
@@ -23,6 +26,7 @@ from lm.config import RECIPES, TrainConfig
 from lm.files import is_temp_of, read_seal
 from lm.hub import CONFIG_NAME, MODEL_TYPE, VOCAB_NAME, WEIGHTS_NAME
 from lm.model import LMConfig
+from lm.ngrams import NGRAMS_NAME, is_ngram_index
 from lm.training import RUN_FILES
 from lm.vocab import VOCAB_FORMAT
 
@@ -71,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--push-to-hub", metavar="REPO_ID", default=None,
                    help="upload the model folder to this Hub repo when training ends (token: HF_TOKEN or saved login)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs stay)")
+    p.add_argument("--no-ngram-index", action="store_true",
+                   help=f"do not write {NGRAMS_NAME} (which 4-grams the train split holds: bits of hashes, no text)")
     return p
 
 
@@ -125,7 +131,8 @@ def run_files(out: Path, ckpt_dir: Path) -> dict[Path, bool]:
     vocab = _json(out / VOCAB_NAME)
     rules = {CONFIG_NAME: lambda p: model_ours, WEIGHTS_NAME: lambda p: model_ours,
              VOCAB_NAME: lambda p: isinstance(vocab, dict) and vocab.get("format") == VOCAB_FORMAT,
-             RESULTS_NAME: lambda p: results_ours, CURVE_NAME: lambda p: results_ours, "README.md": _is_card}
+             RESULTS_NAME: lambda p: results_ours, CURVE_NAME: lambda p: results_ours, "README.md": _is_card,
+             NGRAMS_NAME: is_ngram_index}
     found = {out / name: p.is_file() and not p.is_symlink() and ours(p)
              for name, ours in rules.items() if os.path.lexists(p := out / name)}
     ckpt = ckpt_dir / checkpoint.NAME
@@ -137,7 +144,7 @@ def run_files(out: Path, ckpt_dir: Path) -> dict[Path, bool]:
 
 def other_entries(out: Path, ckpt_dir: Path, ours: dict) -> list[str]:
     """What --out and the checkpoint folder hold besides a run's files and their temporaries."""
-    others, names_in = [], {out: list(RUN_FILES)}
+    others, names_in = [], {out: [*RUN_FILES, NGRAMS_NAME]}
     names_in.setdefault(ckpt_dir, []).append(checkpoint.NAME)  # (--checkpoint-dir may be --out itself)
     for folder, names in names_in.items():
         for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
@@ -251,9 +258,20 @@ def run(args) -> int:
     if result.test_loss is not None:
         print(f"best valid ppl {math.exp(result.best_valid_loss):.2f} | test ppl {math.exp(result.test_loss):.2f} | "
               f"{result.wall_seconds / 60:.1f} min | model in {args.out}")
+    if not args.no_ngram_index and dist.main and math.isfinite(result.best_valid_loss):
+        write_ngram_index(args.out, corpus)
     if args.push_to_hub and dist.main and math.isfinite(result.best_valid_loss):
         push(args)
     return 0
+
+
+def write_ngram_index(out, corpus) -> None:
+    """The train split's 4-grams, in the ids training read (the model's vocabulary), beside the model."""
+    from lm.ngrams import NgramIndex
+
+    index = NgramIndex.build(corpus.train, vocab=corpus.vocab)
+    print(f"n-gram index: {index.items:,} distinct 4-grams in {index.size_bytes / 2**20:.2f} MiB, "
+          f"{index.save(out)}")
 
 
 def push(args) -> None:

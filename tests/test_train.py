@@ -36,7 +36,7 @@ from lm.files import is_temp_of, seal_matches  # noqa: E402
 from tests.hub_helpers import FakeHub, install_fake_hub  # noqa: E402
 
 MODEL_FILES = {"model.safetensors", "config.json", "vocab.json", "README.md", "training_curve.png",
-               "training_results.json"}
+               "training_results.json", "ngrams.safetensors"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # ------------------------------------------------------------------------------------ corpora
@@ -751,7 +751,8 @@ def test_push_to_hub_uploads_the_whole_folder_in_one_commit(tmp_path, fake_hub, 
     uploaded = {op["value"]["path"] for op in ops}
     assert uploaded == MODEL_FILES  # checkpoints stay local
     assert (out / "checkpoints" / "last.pt").is_file()
-    assert {op["value"]["path"] for op in ops if op["key"] == "lfsFile"} == {"model.safetensors", "training_curve.png"}
+    assert {op["value"]["path"] for op in ops if op["key"] == "lfsFile"} == {"model.safetensors", "training_curve.png",
+                                                                             "ngrams.safetensors"}
     for name in MODEL_FILES:
         assert (rebuilt / name).read_bytes() == (out / name).read_bytes(), name
     assert 'lm.load_pretrained("someone/tiny-lstm")' in (rebuilt / "README.md").read_text()

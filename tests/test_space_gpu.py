@@ -83,7 +83,8 @@ print(json.dumps({
     "durations": {n: getattr(getattr(page_actions.Actions, n), "stand_in_duration", None)
                   for n in ("generate", "compare", "notebook_preset", "_next_words")},
     "decorated": {f"{c.__name__}.{n}": getattr(getattr(c, n), "stand_in_duration", None)
-                  for c in (page_actions.Actions, page_sampler.Sampler, page_wholetext.WholeTexts) for n in vars(c) if not n.startswith("__")},
+                  for c in (page_actions.Actions, page_sampler.Sampler, page_wholetext.WholeTexts)
+                  for n in vars(c) if not n.startswith("__")},
     "gpu_seconds": page_actions.GPU_SECONDS, "text": text, "expected": expected.text, "seed": seed,
     "greedy": greedy, "greedy_expected": lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0,
                                                      stop_at_eos=False).text,

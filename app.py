@@ -36,6 +36,7 @@ from page_actions import (
     Actions,
 )
 from page_input import named_errors
+from page_lessons import lesson_box, lessons_tab
 from page_server import trim_memory_every
 from space_gpu import device
 
@@ -62,7 +63,7 @@ def page_text(name: str) -> str:
     return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
 
 
-def playground_tab(actions: Actions, prompt, seed) -> tuple:
+def playground_tab(actions: Actions, prompt, seed) -> dict:
     # Write first, then Temperature: on a phone both and the story's start fit the first screen, and Write is
     # three Tab presses from the prompt (prompt -> seed -> this tab -> Write).
     with gr.Row(equal_height=True, elem_id="write-row"):
@@ -86,7 +87,7 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
             max_tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(DEFAULT_NEW_TOKENS, MAX_NEW_TOKENS), step=1,
                                    precision=0, label="New tokens", info="words and punctuation marks to write",
                                    elem_id="new-tokens")
-            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False):
+            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False) as cut:
                 top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k", elem_id="top-k",
                                   info="0 = off; else draw only from the k most likely words")
                 top_p = gr.Slider(MIN_TOP_P, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="top-p",
@@ -95,13 +96,15 @@ def playground_tab(actions: Actions, prompt, seed) -> tuple:
             stop_at_eos = gr.Checkbox(False, label="Stop at the end of the paragraph", elem_id="stop-at-eos")
             seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
                                    max_lines=1, elem_id="seed-used")
-    go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos],
-             outputs=[story, colours, seed_used], api_name="generate", show_progress="minimal",
+    inputs, outputs = [prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos], [story, colours, seed_used]
+    go.click(actions.generate, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
-    return top_k, top_p  # How temperature works draws their cut-off on its bars
+    # How temperature works draws the cut-off of top-k and top-p on its bars; the lessons set these and Write
+    return {"temperature": temperature, "top_k": top_k, "top_p": top_p, "tokens": max_tokens, "cut": cut,
+            "stop_at_eos": stop_at_eos, "inputs": inputs, "outputs": outputs}
 
 
-def side_by_side_tab(actions: Actions, prompt, seed) -> None:
+def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
     gr.Markdown("The same prompt and the same seed at four temperatures, all written in one go. "
                 "Only the temperature differs between the columns (top-k and top-p are off).")
     temperatures, texts = [], []
@@ -117,8 +120,8 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> None:
                            label="New tokens per column", elem_id="compare-tokens")
         compare = gr.Button("Compare temperatures", variant="primary", scale=1, elem_id="compare-button")
         compare_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, scale=1, elem_id="compare-seed")
-    compare.click(actions.compare, inputs=[prompt, *temperatures, tokens, seed], outputs=[*texts, compare_seed],
-                  api_name="compare", **MODEL_QUEUE)
+    inputs, outputs = [prompt, *temperatures, tokens, seed], [*texts, compare_seed]
+    compare.click(actions.compare, inputs=inputs, outputs=outputs, api_name="compare", **MODEL_QUEUE)
 
     gr.Markdown("#### A classic sweep: eleven temperatures\nThe same prompt and seed at eleven temperatures, "
                 "from very cold to beyond hot: "
@@ -130,6 +133,7 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> None:
     preset_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="preset-seed")
     preset.click(actions.notebook_preset, inputs=[prompt, tokens, seed], outputs=[table, preset_seed],
                  api_name="notebook_preset", **MODEL_QUEUE)
+    return {"temperatures": temperatures, "tokens": tokens, "inputs": inputs, "outputs": outputs}  # for the lessons
 
 
 def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> None:
@@ -186,13 +190,17 @@ def build_demo(model, vocab, info: dict | None = None) -> gr.Blocks:
                                 placeholder="Type the start of a story (empty = the model starts a new line)")
             seed = gr.Textbox(label="Seed (blank = random)", value="", max_lines=1, scale=1, min_width=110,
                               elem_id="seed", placeholder="e.g. 42")
-        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, none behind "..."
+        box = lesson_box()  # a lesson's "what to notice", in sight on the tab it opens
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab in sight on a phone, none behind "..."
             with gr.Tab("Playground", id="playground"):
-                cut = playground_tab(actions, prompt, seed)  # top-k, top-p
+                playground = playground_tab(actions, prompt, seed)
             with gr.Tab("Side by side", id="side-by-side"):
-                side_by_side_tab(actions, prompt, seed)
+                side_by_side = side_by_side_tab(actions, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
-                how_tab(actions, prompt, how, cut)
+                how_tab(actions, prompt, how, (playground["top_k"], playground["top_p"]))
+            with gr.Tab("Lessons", id="lessons"):
+                lessons_tab(actions, {"prompt": prompt, "seed": seed, "tabs": tabs, "lesson_box": box,
+                                      "playground": playground, "side_by_side": side_by_side})
             with gr.Tab("Model", id="model"):
                 model_tab(info)
         examples = fmt.load_prompts()

@@ -36,7 +36,7 @@ TAB_TEMPERATURES = {"playground": 1, "side-by-side": 4}  # the tabs a lesson can
 @dataclass(frozen=True)
 class Lesson:
     id: str  # "greedy-loops": what the `lesson` endpoint takes (or its number, from 1)
-    title: str  # the button's label
+    title: str  # "Greedy goes round in circles": its button says "1. Greedy goes round in circles"
     tab: str  # a key of TAB_TEMPERATURES
     prompt: str
     seed: int
@@ -169,7 +169,8 @@ class Quiz:
         answer = next(c for c in QUIZ_CHOICES if c.temperature == hidden["temperature"])
         verdict = ("**Right!**" if float(guess) == answer.temperature else
                    f"**Not this time:** you picked {float(guess):g}.")
-        text = (f"{verdict} This text was written at temperature **{answer.label}** (seed {hidden['seed']}). "
+        text = (f"{verdict} This text was written at temperature **{answer.temperature:g}** ({answer.name}), "
+                f"seed {hidden['seed']}. "
                 f"{answer.tell}\n\n{QUIZ['how_to_tell']} The bars show the model's chances for the word right "
                 "after the prompt at each of the three temperatures.")
         figure = fmt.distribution_figure(self._bars(hidden["prompt"]), hidden["prompt"])
@@ -180,20 +181,20 @@ class Quiz:
 def lesson_box() -> dict:
     """The chosen lesson's "what to notice", above the tabs (so it stays in sight on the lesson's tab)."""
     with gr.Column(visible=False, elem_id="lesson-box") as box:
-        with gr.Row(equal_height=True):
+        with gr.Row():
             text = gr.Markdown(elem_id="lesson-notice")
-            close = gr.Button("Close", size="sm", scale=0, min_width=80, elem_id="lesson-close")
+            close = gr.Button("Close", size="sm", scale=0, min_width=70, elem_id="lesson-close")
     close.click(lambda: gr.Column(visible=False), outputs=box, api_visibility="private", queue=False)
     return {"box": box, "text": text}
 
 
-def _fill(lesson: Lesson, playground: dict, side: dict):
+def _fill(n: int, lesson: Lesson, playground: dict, side: dict):
     """What a lesson's button sets: the shared prompt and seed, the notice, the tab and that tab's controls
     (the other tab's are left alone)."""
     here = lesson.tab == "playground"
 
     def fill():
-        notice = f"**{lesson.title}** {lesson.notice}"
+        notice = f"**Lesson {n}: {lesson.title}.** {lesson.notice}"
         shared = [lesson.prompt, str(lesson.seed), gr.Column(visible=True), notice, gr.Tabs(selected=lesson.tab)]
         if here:
             tab = [min(lesson.temperatures[0], MAX_TEMPERATURE), 0, lesson.top_p,
@@ -216,10 +217,10 @@ def lessons_tab(actions: Actions, page: dict) -> None:
     outputs = [page["prompt"], page["seed"], box["box"], box["text"], page["tabs"],
                playground["temperature"], playground["top_k"], playground["top_p"], playground["tokens"],
                playground["stop_at_eos"], playground["cut"], *side["temperatures"], side["tokens"]]
-    with gr.Column(elem_id="lesson-list"):
-        for n, item in enumerate(LESSONS):
-            button = gr.Button(item.title, elem_id=f"lesson-{n + 1}", elem_classes=["lesson-button"])
-            chosen = button.click(_fill(item, playground, side), outputs=outputs, api_visibility="private",
+    with gr.Row(equal_height=True, elem_id="lesson-list"):  # five in a row on a laptop; on a phone, one under the other
+        for n, item in enumerate(LESSONS, 1):
+            button = gr.Button(f"{n}. {item.title}", min_width=220, elem_id=f"lesson-{n}")
+            chosen = button.click(_fill(n, item, playground, side), outputs=outputs, api_visibility="private",
                                   queue=False)
             if item.tab == "playground":
                 chosen.then(actions.generate, inputs=playground["inputs"], outputs=playground["outputs"],
@@ -239,10 +240,10 @@ def quiz_section(quiz: Quiz, prompt) -> None:
     new = gr.Button("New puzzle", variant="primary", elem_id="quiz-new")
     text = gr.Textbox(label="Which temperature wrote this?", lines=5, max_lines=10, interactive=False,
                       elem_id="quiz-text")
-    with gr.Row(equal_height=True):
+    with gr.Row():  # on a phone, Reveal goes under the choices
         guess = gr.Radio([(c.label, c.temperature) for c in QUIZ_CHOICES], value=None, label="Your guess", scale=3,
-                         elem_id="quiz-guess")
-        reveal = gr.Button("Reveal", scale=1, min_width=120, elem_id="quiz-reveal")
+                         min_width=320, elem_id="quiz-guess")
+        reveal = gr.Button("Reveal", variant="primary", scale=1, min_width=160, elem_id="quiz-reveal")
     verdict = gr.Markdown(elem_id="quiz-verdict")
     bars = gr.Plot(label="The model's chances for the next word", show_label=False, elem_id="quiz-bars")
     hidden = gr.State(None)  # the answer: kept on the server, per session, never sent to the browser

@@ -307,7 +307,7 @@ def test_a_new_puzzle_does_not_send_its_answer(served):
 
 
 def _answer(verdict: str) -> tuple[float, int]:
-    m = re.search(r"temperature \*\*([\d.]+) \(.*?\)\*\* \(seed (\d+)\)", verdict)
+    m = re.search(r"temperature \*\*([\d.]+)\*\* \(.*?\), seed (\d+)\.", verdict)
     assert m, verdict
     return float(m.group(1)), int(m.group(2))
 

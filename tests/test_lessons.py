@@ -167,7 +167,6 @@ def test_top_p_rescues_hot_text(bundled):
     assert lesson.temperatures[0] > 1 and lesson.top_p < 1 and lesson.try_next == {"top_p": 1.0}
     assert _perplexity(cut) < _perplexity(uncut) / 10  # far less surprising to the model
     assert _rare(cut) <= 3 < 10 <= _rare(uncut)  # the odd words are gone
-    assert len(set(cut.tokens)) <= len(cut.tokens) and cut.tokens[:2] != uncut.tokens[:2]
 
 
 def test_same_dice_columns_share_their_start_until_the_temperature_tips_a_choice(bundled):
@@ -276,8 +275,7 @@ def test_the_lesson_buttons_fill_the_controls(bundled):
         prompt, seed, box, notice, tabs = values[:5]
         assert (prompt, seed) == (lesson.prompt, str(lesson.seed)) and box.visible and lesson.notice in notice
         assert tabs.selected == lesson.tab
-        outputs = {id(block): value for block, value in zip(fill.outputs, values)}
-        assert len(outputs) == len(values)
+        assert len(fill.outputs) == len(values)
         if lesson.tab == "playground":
             assert list(values[5:10]) == [lesson.temperatures[0], 0, lesson.top_p, lesson.new_tokens, False]
         else:
@@ -317,7 +315,7 @@ def test_quiz_reveals_right_and_wrong_answers_truthfully(served, bundled):
     prompt, seen = "The wizard looked at the map and said", set()
     for _ in range(40):  # guess 0.3 each time until it has been right and wrong ((2/3)**40 + (1/3)**40: never)
         text, _, intro, bars = _call(client, prompt, api_name="/quiz_new")
-        verdict, bars, *_ = _call(client, 0.3, api_name="/quiz_reveal")
+        verdict, bars = _call(client, 0.3, api_name="/quiz_reveal")
         temperature, seed = _answer(verdict)
         assert temperature in {c.temperature for c in QUIZ_CHOICES} and bars is not None  # the next-word bars
         # The reveal tells the truth: that temperature and seed write exactly the puzzle's text.

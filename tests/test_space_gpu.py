@@ -115,7 +115,8 @@ def probe(tmp_path, *, env_flag: str | None, stand_in: bool, device: str = "cpu"
 
 def test_on_zero_gpu_every_model_call_is_decorated_and_still_exact(tmp_path):
     seen = probe(tmp_path, env_flag="true", stand_in=True, serve=True)
-    assert seen["zero_gpu"] and seen["device"] == "cuda" and seen["gpu_calls"] == [5, 11, 11, 11]
+    assert seen["zero_gpu"] and seen["device"] == "cuda" and seen["gpu_calls"] == [5, 5, 6, 11, 11, 11]
+    # (page_actions: _next_words 5, generate, compare, notebook_preset 11; page_lessons.Quiz: _bars 5, _write 6)
     assert seen["gpu_seconds"] == space_gpu.gpu_seconds(300) == 11  # MAX_NEW_TOKENS = 300 words
     assert seen["durations"] == {"generate": 11, "compare": 11, "notebook_preset": 11, "_next_words": 5}
     # Across the pickling boundary, the actions give lm's results token for token.

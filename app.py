@@ -36,6 +36,7 @@ from page_actions import (
     Actions,
 )
 from page_input import named_errors
+from page_lessons import lesson_box, lessons_tab
 from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import trim_memory_every
@@ -110,7 +111,7 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
             max_tokens = gr.Slider(0, MAX_NEW_TOKENS, value=min(DEFAULT_NEW_TOKENS, MAX_NEW_TOKENS), step=1,
                                    precision=0, label="New tokens", info="words and punctuation marks to write",
                                    elem_id="new-tokens")
-            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False):
+            with gr.Accordion("Top-k and top-p: cut off unlikely words", open=False) as cut:
                 top_k = gr.Slider(0, MAX_TOP_K, value=0, step=1, precision=0, label="Top-k", elem_id="top-k",
                                   info="0 = off; else draw only from the k most likely words")
                 top_p = gr.Slider(MIN_TOP_P, 1.0, value=1.0, step=0.01, label="Top-p", elem_id="top-p",
@@ -120,8 +121,9 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
             seed_used = gr.Textbox(label="Seed used: type it into Seed to get this text again", interactive=False,
                                    max_lines=1, elem_id="seed-used")
     written = gr.State(None)  # what the last Write wrote, for "inspect a word" (kept on the server)
-    go.click(actions.generate, inputs=[prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos],
-             outputs=[story, colours, seed_used, written], api_name="generate", show_progress="minimal",
+    inputs = [prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos]
+    outputs = [story, colours, seed_used, written]
+    go.click(actions.generate, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
     inspect_on_click(colours, actions, written, inspector)
 
@@ -130,9 +132,10 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
         return actions.inspect_word(prompt, temperature, top_k, top_p, seed, word)
 
     gr.api(inspect_word, api_name="inspect_word", **MODEL_QUEUE)
-    # How temperature works draws top-k's and top-p's cut-off on its bars; a link (page_link) sets them all
-    return {"temperature": temperature, "top_k": top_k, "top_p": top_p, "new_tokens": max_tokens,
-            "stop_at_eos": stop_at_eos, "seed_used": seed_used}
+    # How temperature works draws top-k's and top-p's cut-off on its bars; a link (page_link) and a lesson
+    # (page_lessons) set them all, and a lesson writes
+    return {"temperature": temperature, "top_k": top_k, "top_p": top_p, "new_tokens": max_tokens, "cut": cut,
+            "stop_at_eos": stop_at_eos, "seed_used": seed_used, "write_inputs": inputs, "write_outputs": outputs}
 
 
 def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
@@ -155,8 +158,8 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
         compare_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, scale=1, elem_id="compare-seed")
     written = gr.State(None)  # the four texts as written, for "inspect a word"
     inspector = gr.HTML("", elem_id="columns-inspector", js_on_load=None)
-    compare.click(actions.compare, inputs=[prompt, *temperatures, tokens, seed],
-                  outputs=[*texts, compare_seed, written], api_name="compare", **MODEL_QUEUE)
+    inputs, outputs = [prompt, *temperatures, tokens, seed], [*texts, compare_seed, written]
+    compare.click(actions.compare, inputs=inputs, outputs=outputs, api_name="compare", **MODEL_QUEUE)
     for words in texts:
         inspect_on_click(words, actions, written, inspector)
 
@@ -170,7 +173,8 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
     preset_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="preset-seed")
     preset.click(actions.notebook_preset, inputs=[prompt, tokens, seed], outputs=[table, preset_seed],
                  api_name="notebook_preset", **MODEL_QUEUE)
-    return {"temperatures": temperatures, "compare_tokens": tokens, "compare_seed": compare_seed}  # for a link
+    return {"temperatures": temperatures, "compare_tokens": tokens, "compare_seed": compare_seed,  # for a link
+            "compare_inputs": inputs, "compare_outputs": outputs}  # and a lesson
 
 
 def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> dict:
@@ -229,18 +233,23 @@ def build_demo(model, vocab, info: dict | None = None, ngrams=None) -> gr.Blocks
                                 placeholder="Type the start of a story (empty = the model starts a new line)")
             seed = gr.Textbox(label="Seed (blank = random)", value="", max_lines=1, scale=1, min_width=110,
                               elem_id="seed", placeholder="e.g. 42")
+        box = lesson_box()  # a lesson's "what to notice", in sight on the tab it opens
         controls = {"prompt": prompt, "seed": seed}  # what a link sets (page_link)
         with gr.Tabs(overflow_behavior="wrap", elem_id="tabs") as tabs:  # every tab in sight on a phone
             with gr.Tab("Playground", id="playground"):
-                controls |= playground_tab(actions, prompt, seed)
+                playground = playground_tab(actions, prompt, seed)
             with gr.Tab("Side by side", id="side-by-side"):
-                controls |= side_by_side_tab(actions, prompt, seed)
+                side_by_side = side_by_side_tab(actions, prompt, seed)
+            controls |= playground | side_by_side
             with gr.Tab("Be the sampler", id="sampler"):
                 sampler_tab(model, vocab, prompt, seed)
             with gr.Tab("How temperature works", id="how") as how:
                 controls |= how_tab(actions, prompt, how, (controls["top_k"], controls["top_p"]))
             with gr.Tab("Whole texts", id="whole-texts"):
                 wholetext_tab(WholeTexts(model, vocab, ngrams), prompt, seed)
+            with gr.Tab("Lessons", id="lessons"):
+                lessons_tab(actions, {"prompt": prompt, "seed": seed, "tabs": tabs, "lesson_box": box,
+                                      "playground": playground, "side_by_side": side_by_side})
             with gr.Tab("Model", id="model"):
                 model_tab(info)
         with gr.Row(equal_height=True, elem_id="link-row"):  # after the tabs: on a phone, Write comes first

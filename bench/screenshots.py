@@ -63,9 +63,35 @@ def be_the_sampler(page) -> None:
     page.locator("#sampler-intro").scroll_into_view_if_needed()
 
 
+def whole_texts(page) -> None:
+    """Whole texts after one run: the plot of the measures against temperature, then the texts."""
+    from playwright.sync_api import expect
+
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.locator("#seed textarea, #seed input").first.fill(SEED)
+    page.get_by_role("tab", name="Whole texts").click()
+    page.locator("#whole-button").click()
+    expect(page.locator("#whole-plot img")).to_be_visible(timeout=120_000)
+    page.wait_for_timeout(1000)
+    page.locator("#whole-temperatures").scroll_into_view_if_needed()
+
+
+def inspect_a_word(page) -> None:
+    """The Playground after Write, with one word clicked: how it was drawn."""
+    from playwright.sync_api import expect
+
+    write_story(page, False)
+    page.locator("#story-colours [data-i='6']").click()
+    expect(page.locator("#story-inspector .inspector")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(500)
+    page.locator("#story-colours").scroll_into_view_if_needed()
+
+
 MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a student meets it
     ("screenshot-sampler.png", {"width": 1280, "height": 1000}, be_the_sampler),
     ("screenshot-sampler-phone.png", {"width": 375, "height": 800}, be_the_sampler),
+    ("screenshot-whole-texts.png", {"width": 1280, "height": 1100}, whole_texts),
+    ("screenshot-inspect.png", {"width": 1280, "height": 900}, inspect_a_word),
 ]
 
 

@@ -52,7 +52,7 @@ def GPU(task=None, *, duration=None, size=None):
 # process and over HTTP, beside lm's own results for the same seed; print what was seen as JSON.
 PROBE = '''
 import html, json, re, sys
-import app, lm, page_actions, page_sampler, page_wholetext, space_gpu
+import app, lm, page_actions, page_lessons, page_sampler, page_wholetext, space_gpu
 from gradio_client import Client
 
 device, port = sys.argv[1], int(sys.argv[2])
@@ -83,7 +83,7 @@ print(json.dumps({
     "durations": {n: getattr(getattr(page_actions.Actions, n), "stand_in_duration", None)
                   for n in ("generate", "compare", "notebook_preset", "_next_words")},
     "decorated": {f"{c.__name__}.{n}": getattr(getattr(c, n), "stand_in_duration", None)
-                  for c in (page_actions.Actions, page_sampler.Sampler, page_wholetext.WholeTexts)
+                  for c in (page_actions.Actions, page_sampler.Sampler, page_wholetext.WholeTexts, page_lessons.Quiz)
                   for n in vars(c) if not n.startswith("__")},
     "gpu_seconds": page_actions.GPU_SECONDS, "text": text, "expected": expected.text, "seed": seed,
     "greedy": greedy, "greedy_expected": lm.generate(cpu_model, vocab, prompt, max_new_tokens=10, temperature=0,
@@ -124,7 +124,7 @@ def test_on_zero_gpu_every_model_call_is_decorated_and_still_exact(tmp_path):
     calls = {"Actions." + n for n in ("generate", "compare", "notebook_preset", "_next_words", "inspect",
                                       "inspect_word")}
     calls |= {"Sampler." + n for n in ("start", "roll", "take", "refresh", "back", "auto")}
-    calls |= {"WholeTexts._write"}
+    calls |= {"WholeTexts._write", "Quiz._write", "Quiz._bars"}
     assert {n for n, d in seen["decorated"].items() if d} == calls
     assert seen["gpu_calls"] == sorted(d for d in seen["decorated"].values() if d)
     assert seen["gpu_seconds"] == space_gpu.gpu_seconds(300) == 11  # MAX_NEW_TOKENS = 300 words

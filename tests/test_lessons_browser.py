@@ -104,7 +104,7 @@ def test_a_lesson_opens_its_tab_shows_its_notice_and_writes(browser, url, bundle
     columns = lm.sweep(*bundled, dice.prompt, list(dice.temperatures), dice.new_tokens, seed=dice.seed,
                        stop_at_eos=False)
     for i, g in enumerate(columns):
-        expect(page.locator(f"#column-text-{i} textarea")).to_have_value(g.text)
+        expect(page.locator(f"#column-text-{i} .column-words")).to_have_text(g.text)
     page.screenshot(path=str(shots / "lesson-same-dice-laptop.png"), full_page=True)
     page.locator("#lesson-close").click()
     expect(page.locator("#lesson-notice")).to_be_hidden()

@@ -40,6 +40,7 @@ from page_lessons import lesson_box, lessons_tab
 from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import trim_memory_every
+from page_strip import INSPECT_JS, inspect_on_click
 from page_wholetext import WholeTexts, wholetext_tab
 from space_gpu import device
 
@@ -59,26 +60,6 @@ DEFAULT_PLOT_TEMPERATURES = [t for t in fmt.SETTINGS["default_plot_temperatures"
 THEME = gr.themes.Default(primary_hue="orange", secondary_hue="blue")
 CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8") + fmt.palette_css()  # word colours: settings.json
 JS = (PAGE_TEXT / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation
-
-
-# A click, or Enter, on a word of a written text asks the server how that word was drawn (data-i: its place).
-INSPECT_JS = """
-const ask = (w) => { if (w) trigger('inspect', {i: Number(w.dataset.i), col: Number(w.dataset.col || 0)}); };
-element.addEventListener('click', (e) => ask(e.target.closest('[data-i]')));
-element.addEventListener('keydown', (e) => { if (e.key === 'Enter') ask(e.target.closest('[data-i]')); });
-"""
-
-
-def inspect_on_click(words: gr.HTML, actions: Actions, written: gr.State, card: gr.HTML) -> None:
-    """A click on a word of `words` shows in `card` how it was drawn (its place goes through a hidden box)."""
-    index = gr.Textbox(visible=False)
-    words.inspect(clicked_word, None, index, queue=False, api_visibility="private").then(
-        actions.inspect, [written, index], card, api_visibility="private", **MODEL_QUEUE)
-
-
-def clicked_word(evt: gr.EventData) -> str:
-    data = getattr(evt, "_data", None)
-    return f'{data.get("col", 0)}:{data.get("i", "")}' if isinstance(data, dict) else ""  # "column:word"
 
 
 # ------------------------------------------------------------------------------------- the page
@@ -125,7 +106,7 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
     outputs = [story, colours, seed_used, written]
     go.click(actions.generate, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
-    inspect_on_click(colours, actions, written, inspector)
+    inspect_on_click(colours, actions.inspect, written, inspector, **MODEL_QUEUE)
 
     def inspect_word(prompt: str, temperature: float, top_k: int, top_p: float, seed: str, word: int) -> str:
         """How new word `word` (1 = the first) of the text Write makes with these settings was drawn (HTML)."""
@@ -161,7 +142,7 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
     inputs, outputs = [prompt, *temperatures, tokens, seed], [*texts, compare_seed, written]
     compare.click(actions.compare, inputs=inputs, outputs=outputs, api_name="compare", **MODEL_QUEUE)
     for words in texts:
-        inspect_on_click(words, actions, written, inspector)
+        inspect_on_click(words, actions.inspect, written, inspector, **MODEL_QUEUE)
 
     gr.Markdown("#### A classic sweep: eleven temperatures\nThe same prompt and seed at eleven temperatures, "
                 "from very cold to beyond hot: "

@@ -1,7 +1,9 @@
 """One draw as the page shows it: the ticket strip with the dice's landing point, the next word's bars,
-and the card that "inspect a word" opens. From lm.stepping's Step; no Gradio here."""
+and the card that "inspect a word" opens (from lm.stepping's Step), and the click on a word that opens it."""
 
 import html
+
+import gradio as gr
 
 import page_format as fmt
 from lm.stepping import Step
@@ -85,3 +87,24 @@ def inspector_html(step: Step, word: str) -> str:
              f'temperature</th><th>rank</th></tr></thead><tbody>{rows}</tbody></table>')
     return f'<div class="inspector" role="region" aria-label="how {html.escape(word)} was drawn">{head}' \
            f'{strip_html(step).replace("The last roll.", "The roll for this word.")}{table}</div>'
+
+
+# A click, or Enter, on a word of a written text asks the server how that word was drawn (data-i: its place).
+INSPECT_JS = """
+const ask = (w) => { if (w) trigger('inspect', {i: Number(w.dataset.i), col: Number(w.dataset.col || 0)}); };
+element.addEventListener('click', (e) => ask(e.target.closest('[data-i]')));
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') ask(e.target.closest('[data-i]')); });
+"""
+
+
+def inspect_on_click(words: gr.HTML, inspect, written: gr.State, card: gr.HTML, **queue) -> None:
+    """A click on a word of `words` shows in `card` how it was drawn: `inspect(written, "column:word")`
+    (page_actions.Actions.inspect) on what was written; the word's place goes through a hidden box."""
+    index = gr.Textbox(visible=False)
+    words.inspect(clicked_word, None, index, queue=False, api_visibility="private").then(
+        inspect, [written, index], card, api_visibility="private", scroll_to_output=True, **queue)
+
+
+def clicked_word(evt: gr.EventData) -> str:
+    data = getattr(evt, "_data", None)
+    return f'{data.get("col", 0)}:{data.get("i", "")}' if isinstance(data, dict) else ""  # "column:word"

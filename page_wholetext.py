@@ -20,7 +20,7 @@ from space_gpu import gpu, gpu_seconds
 SAMPLES = env_number("WHOLE_TEXT_SAMPLES", 20)  # per temperature: enough for an average, 120 rows in one batch
 # 100 tokens x 6 temperatures x 20 samples is ~1.5 s of batched steps on 2 CPUs for the bundled model.
 MAX_TOKENS = env_number("WHOLE_TEXT_MAX_TOKENS", min(100, MAX_NEW_TOKENS))
-DEFAULT_TOKENS = min(40, MAX_TOKENS)
+DEFAULT_TOKENS = min(60, MAX_TOKENS)  # long enough for cold texts to start looping
 TEMPERATURE_CHOICES = tuple(t for t in (0.0, 0.25, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0) if t <= MAX_TEMPERATURE)
 DEFAULT_TEMPERATURES = [t for t in (0.25, 0.5, 0.8, 1.0, 1.5, 2.0) if t <= MAX_TEMPERATURE]
 

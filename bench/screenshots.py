@@ -45,14 +45,19 @@ def write_story(page, presentation: bool) -> None:
     page.evaluate("window.scrollTo(0, 0)")
 
 
+def press_on_tab(page, tab: str, button: str) -> None:
+    """The fixed prompt and seed, then `tab` opened and `button` pressed."""
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.locator("#seed textarea, #seed input").first.fill(SEED)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(button).click()
+
+
 def be_the_sampler(page) -> None:
     """Be the sampler after a few words: one taken by hand, then rolls, the last roll's strip in view."""
     from playwright.sync_api import expect
 
-    page.locator("#prompt textarea").fill(PROMPT)
-    page.locator("#seed textarea, #seed input").first.fill(SEED)
-    page.get_by_role("tab", name="Be the sampler").click()
-    page.locator("#sampler-start").click()
+    press_on_tab(page, "Be the sampler", "#sampler-start")
     expect(page.locator("#sampler-tickets button.ticket").first).to_be_visible(timeout=60_000)
     page.locator("#sampler-tickets button.ticket").nth(1).click()
     expect(page.locator("#sampler-text .taken.mine")).to_have_count(1, timeout=60_000)
@@ -67,10 +72,7 @@ def whole_texts(page) -> None:
     """Whole texts after one run: the plot of the measures against temperature, then the texts."""
     from playwright.sync_api import expect
 
-    page.locator("#prompt textarea").fill(PROMPT)
-    page.locator("#seed textarea, #seed input").first.fill(SEED)
-    page.get_by_role("tab", name="Whole texts").click()
-    page.locator("#whole-button").click()
+    press_on_tab(page, "Whole texts", "#whole-button")
     expect(page.locator("#whole-plot img")).to_be_visible(timeout=120_000)
     page.wait_for_timeout(1000)
     page.locator("#whole-temperatures").scroll_into_view_if_needed()
@@ -87,11 +89,36 @@ def inspect_a_word(page) -> None:
     page.locator("#story-colours").scroll_into_view_if_needed()
 
 
+def lesson(page) -> None:
+    """Lesson 4 (same dice, different temperature) clicked: its notice above Side by side, the columns written."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Lessons").click()
+    page.locator("#lesson-4").click()
+    expect(page.locator("#lesson-notice")).to_be_visible(timeout=60_000)
+    expect(page.locator("#column-text-3 .column-words")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(800)
+    page.locator("#lesson-box").scroll_into_view_if_needed()
+
+
+def shared_link(page) -> None:
+    """Side by side written, then Copy link: the link box filled."""
+    from playwright.sync_api import expect
+
+    press_on_tab(page, "Side by side", "#compare-button")
+    expect(page.locator("#column-text-3 .column-words")).to_be_visible(timeout=60_000)
+    page.locator("#copy-link-button").click()
+    expect(page.locator("#share-link textarea")).to_have_value(re.compile(r"tab=side-by-side"), timeout=30_000)
+    page.locator("#columns").scroll_into_view_if_needed()
+
+
 MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a student meets it
     ("screenshot-sampler.png", {"width": 1280, "height": 1000}, be_the_sampler),
     ("screenshot-sampler-phone.png", {"width": 375, "height": 800}, be_the_sampler),
     ("screenshot-whole-texts.png", {"width": 1280, "height": 1100}, whole_texts),
     ("screenshot-inspect.png", {"width": 1280, "height": 900}, inspect_a_word),
+    ("screenshot-lessons.png", {"width": 1280, "height": 900}, lesson),
+    ("screenshot-link.png", {"width": 1280, "height": 900}, shared_link),
 ]
 
 

@@ -75,7 +75,7 @@ def whole_texts(page) -> None:
     press_on_tab(page, "Whole texts", "#whole-button")
     expect(page.locator("#whole-plot img")).to_be_visible(timeout=120_000)
     page.wait_for_timeout(1000)
-    page.locator("#whole-temperatures").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#whole-temperatures').scrollIntoView({block: 'start'})")
 
 
 def inspect_a_word(page) -> None:
@@ -86,7 +86,7 @@ def inspect_a_word(page) -> None:
     page.locator("#story-colours [data-i='6']").click()
     expect(page.locator("#story-inspector .inspector")).to_be_visible(timeout=60_000)
     page.wait_for_timeout(500)
-    page.locator("#story-colours").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#story-colours').scrollIntoView({block: 'start'})")
 
 
 def lesson(page) -> None:
@@ -109,14 +109,14 @@ def shared_link(page) -> None:
     expect(page.locator("#column-text-3 .column-words")).to_be_visible(timeout=60_000)
     page.locator("#copy-link-button").click()
     expect(page.locator("#share-link textarea")).to_have_value(re.compile(r"tab=side-by-side"), timeout=30_000)
-    page.locator("#columns").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#link-row').scrollIntoView({block: 'end'})")
 
 
 MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a student meets it
     ("screenshot-sampler.png", {"width": 1280, "height": 1000}, be_the_sampler),
     ("screenshot-sampler-phone.png", {"width": 375, "height": 800}, be_the_sampler),
-    ("screenshot-whole-texts.png", {"width": 1280, "height": 1100}, whole_texts),
-    ("screenshot-inspect.png", {"width": 1280, "height": 900}, inspect_a_word),
+    ("screenshot-whole-texts.png", {"width": 1280, "height": 1500}, whole_texts),
+    ("screenshot-inspect.png", {"width": 1280, "height": 1000}, inspect_a_word),
     ("screenshot-lessons.png", {"width": 1280, "height": 900}, lesson),
     ("screenshot-link.png", {"width": 1280, "height": 900}, shared_link),
 ]

@@ -32,14 +32,17 @@ import page_format as fmt
 from page_actions import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TOP_P
 from page_input import cut_prompt, read_seed, shown_to_user
 
-TABS = ("playground", "side-by-side", "how", "model")  # the gr.Tab ids in app.py
-MAIN_BUTTONS = {"playground": "#generate-button", "side-by-side": "#compare-button", "how": "#distribution-button"}
+TABS = ("playground", "side-by-side", "sampler", "how", "whole-texts", "lessons", "model")  # the gr.Tab ids in app.py
+MAIN_BUTTONS = {"playground": "#generate-button", "side-by-side": "#compare-button", "how": "#distribution-button",
+                "sampler": "#sampler-start", "whole-texts": "#whole-button"}  # Lessons and Model: nothing to run
 COLUMNS = len(fmt.SETTINGS["side_by_side_temperatures"])  # Side by side: one temperature per column
 PLOT_TEMPERATURES = tuple(t for t in fmt.SETTINGS["plot_temperature_choices"] if t <= MAX_TEMPERATURE)
 PARAMS = {"prompt": "prompt", "seed": "seed", "tab": "tab", "t": "temperature", "k": "top_k", "p": "top_p",
           "n": "new_tokens", "eos": "stop_at_eos", "ts": "temperatures", "pt": "plot_temperatures"}  # param: field
+# What each tab's run reads, besides the prompt and the seed. Be the sampler and Whole texts keep their own
+# sliders (a link starts them from its prompt and seed); Lessons and Model run nothing.
 TAB_PARAMS = {"playground": ("t", "k", "p", "n", "eos"), "side-by-side": ("ts", "n"), "how": ("pt", "k", "p"),
-              "model": ()}  # what each tab's run reads, besides the prompt and the seed
+              "sampler": (), "whole-texts": (), "lessons": (), "model": ()}
 
 
 # ------------------------------------------------------------------------------------- checks

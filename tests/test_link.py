@@ -76,7 +76,7 @@ BAD = [("t", "9", "temperature must be a number from 0 to 3.5"), ("t", "nan", "t
        ("k", "lots", "top-k must be a whole number from 0 to 200"),
        ("k", "2.5", "top-k"), ("p", "0", "top-p must be a number from 0.01 to 1"), ("n", "-1", "new tokens"),
        ("n", "1e9", "new tokens must be a whole number from 0 to 300"), ("seed", "-1", "Seed must be a whole number"),
-       ("seed", "٣", "Seed must be"), ("tab", "settings", "tab must be one of playground, side-by-side, how"),
+       ("seed", "٣", "Seed must be"), ("tab", "settings", "tab must be one of playground, side-by-side, sampler, how"),
        ("eos", "maybe", "eos must be 1"), ("ts", "1,2", "4 numbers, one per column"),
        ("ts", "0,1,2,99", "each side-by-side temperature must be a number from 0 to 3.5"),
        ("pt", "0.3", "one or more of 0, 0.25, 0.5"), ("pt", "", "the temperatures to plot")]
@@ -309,3 +309,13 @@ def test_a_model_tab_link_opens_it_and_runs_nothing(open_page, url):
     expect(_box(page, "share-link")).to_have_value(url + "?prompt=The%20lion%20was%20afraid,%20but&seed=4&tab=model")
     page.get_by_role("tab", name="Playground").click()
     expect(_box(page, "story")).to_have_value("")
+
+
+@needs_browser
+def test_a_sampler_link_starts_be_the_sampler_from_its_prompt_and_seed(open_page, url):
+    page = open_page(url + "?tab=sampler&prompt=the%20dragon&seed=4")
+    expect(page.get_by_role("tab", name="Be the sampler")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#sampler-tickets button.ticket").first).to_be_visible()
+    expect(_box(page, "sampler-seed")).to_have_value("4")
+    assert link_query(Link(tab="sampler", prompt="the dragon", seed="4", temperature=2.0)) == \
+        "?prompt=the%20dragon&seed=4&tab=sampler"  # the tab's own sliders stay out of the link

@@ -11,7 +11,8 @@ for the float32 model and the smaller variant (`?model=small`), each in a fresh 
 - first word: from pressing Write (temperature 0.8, the default prompt) to the first word on the page, median;
 - per token: `session.run` of one step at batch 1, fed its own greedy tokens, median over `--steps`,
   and per token of a whole Write run (sampling and drawing the text included).
-Targets from issue 14: per token <= 5 ms, float32 download <= 25 MB (the model file).
+Targets from issue 14: per token <= 5 ms, the float32 page's download <= 25 MB (the model and onnxruntime's
+wasm come gzipped, export.py's `pack`, and are unpacked in the page).
 """
 
 import argparse
@@ -115,8 +116,8 @@ def main(argv=None) -> None:
     for r in results:
         print(f"{r['variant']:<9} {r['model_bytes'] / 1e6:>8.2f} {r['download'] / 1e6:>12.2f} {r['load_s']:>7.2f} "
               f"{r['first_word_ms']:>14.1f} {r['step_ms']:>16.2f} {r['step_p90_ms']:>6.2f} {r['run_token_ms']:>17.2f}")
-    ok = results[0]["step_ms"] <= 5 and results[0]["model_bytes"] <= 25e6
-    print(f"targets (<= 5 ms per token, <= 25 MB float32 model): {'met' if ok else 'NOT met'}")
+    ok = results[0]["step_ms"] <= 5 and results[0]["download"] <= 25e6
+    print(f"targets (<= 5 ms per token, <= 25 MB first visit with the float32 model): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

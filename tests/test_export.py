@@ -7,6 +7,7 @@ models built here (tied and untied, one and two layers) and on the bundled asset
 Skipped without onnx/onnxruntime (or node for the JS tests), unless `CI` is set: then they must run.
 """
 
+import gzip
 import json
 import random
 import sys
@@ -124,6 +125,9 @@ def test_bundled_page_files(bundled_export):
     config = lm.hub.read_config(BUNDLED / "config.json")
     assert manifest["inputs"][:3] == ["token", "h0", "c0"] and manifest["layer_sizes"] == config.layer_sizes()
     assert all((out / f).is_file() for f in manifest["files"].values())
+    for kind, packed in manifest["packed"].items():  # what the page downloads: the same bytes, gzipped
+        assert gzip.decompress((out / packed).read_bytes()) == (out / manifest["files"][kind]).read_bytes()
+        assert manifest["packed_sizes"][kind] == (out / packed).stat().st_size
 
 
 def test_space_folder_and_cli(tmp_path, capsys):

@@ -74,7 +74,10 @@ def test_js_sampler_is_pinned_and_matches_lm_sampling():
     assert got["topk"] == kept(lm.sampling.filter_logits(logits, torch.tensor([1.0]), top_k=3))
     assert got["topp"] == kept(lm.sampling.filter_logits(logits, torch.tensor([0.7]), top_p=0.8))
     assert got["greedy"] == 5
-    assert got["draws"] == [0, 5, 5]
+    # The draw walks the ticket strip as lm's does (the likeliest first): the same u, the same word.
+    probs = logits.softmax(dim=-1)
+    assert got["draws"] == [lm.sampling.draw(probs, torch.tensor([u], dtype=torch.float64)).item()
+                            for u in (0, 0.5, 0.999999)] == [5, 5, 4]
 
 
 # ------------------------------------------------------------------------------------- the page
@@ -150,8 +153,16 @@ def test_greedy_equals_python_and_works_offline(browser, url, bundled):
     model, vocab = bundled
     expected = [lm.generate(model, vocab, p, 100, temperature=0, stop_at_eos=False).text for p in PROMPTS]
     context = _offline_context(browser)
+    fetched = []
+    context.on("requestfinished", lambda r: fetched.append((r.url.rsplit("/", 1)[-1], r.sizes()["responseBodySize"])))
     page = _open(context, url)
     assert [_write(page, p, 0, 100, 1) for p in PROMPTS] == expected
+    # The model and onnxruntime's wasm come gzipped and are unpacked in the page; the first visit stays
+    # under the 25 MB target.
+    names = {name for name, _ in fetched}
+    assert {"model.onnx.gz", "ort-wasm-simd-threaded.wasm.gz"} <= names
+    assert not {"model.onnx", "ort-wasm-simd-threaded.wasm"} & names
+    assert sum(size for _, size in fetched) <= 25e6
     assert page.evaluate("navigator.serviceWorker.controller !== null")
     context.set_offline(True)  # now from the service worker's cache only
     page.reload()

@@ -33,6 +33,25 @@ async function getBytes(name, size) {
   return bytes;
 }
 
+// The model as the page downloads it: gzipped (export.py's `packed`), unpacked here. A server that sent it
+// already unpacked (Content-Encoding: gzip) gives the plain bytes; a browser without DecompressionStream
+// fetches the plain file.
+async function getModel(manifest, which) {
+  const packed = manifest.packed?.[which];
+  if (!packed || typeof DecompressionStream === "undefined") return getBytes(manifest.files[which], manifest.sizes[which]);
+  let bytes;
+  try {
+    bytes = await getBytes(packed, manifest.packed_sizes[which]);
+  } catch (e) {
+    if (!/larger than|bytes; its manifest/.test(e.message)) throw e;
+    return getBytes(manifest.files[which], manifest.sizes[which]);  // unpacked on the way: fetch it plainly
+  }
+  const plain = new Uint8Array(await new Response(new Blob([bytes]).stream()
+    .pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  if (plain.length !== manifest.sizes[which]) throw new Error(`${packed} unpacks to ${plain.length} bytes`);
+  return plain;
+}
+
 // Offline after the first visit: the service worker keeps every file the page fetches. Wait (briefly) until
 // it controls the page, so the model and onnxruntime's wasm go through it and are downloaded once.
 async function serviceWorker() {
@@ -95,7 +114,7 @@ async function boot() {
   const ui = sliders(settings);
   const which = new URLSearchParams(location.search).get("model") === "small" && manifest.files.small ? "small" : "model";
   const started = performance.now();
-  const bytes = await getBytes(manifest.files[which], manifest.sizes[which]);
+  const bytes = await getModel(manifest, which);
   app.model = await StepModel.load(bytes, manifest);
   app.loadMs = performance.now() - started;
   app.variant = which;

@@ -109,17 +109,47 @@ export function softmax(x) {
 }
 
 // lm.sampling.draw: the first token whose cumulative mass exceeds u * total.
+// lm.sampling.ticket_order: the DRAW_FIRST likeliest ids, best first (ties: the lower id first).
+export const DRAW_FIRST = 10;
+
+export function ticketOrder(probs, first = DRAW_FIRST) {
+  const top = [];
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i];
+    if (top.length === first) {
+      if (!(p > probs[top[first - 1]])) continue;
+      top.pop();
+    }
+    let j = top.length;
+    top.push(i);
+    for (; j > 0 && probs[top[j - 1]] < p; j--) top[j] = top[j - 1];
+    top[j] = i;
+  }
+  return top;
+}
+
+// lm.sampling.draw: u * total lands on the ticket strip, the likeliest words first, then the rest in id order.
 export function draw(probs, u) {
   let total = 0;
   for (let i = 0; i < probs.length; i++) total += probs[i];
   if (!(total > 0 && Number.isFinite(total))) throw new Error("the probabilities hold nan or inf, or no mass");
   const target = u * total;
+  const top = ticketOrder(probs);
   let cdf = 0;
-  for (let i = 0; i < probs.length; i++) {
+  let last = top[0];
+  for (const i of top) {
     cdf += probs[i];
+    if (probs[i] > 0) last = i;
     if (cdf > target) return i;
   }
-  return probs.length - 1;
+  const named = new Set(top);
+  for (let i = 0; i < probs.length; i++) {
+    if (named.has(i) || !(probs[i] > 0)) continue;
+    cdf += probs[i];
+    last = i;
+    if (cdf > target) return i;
+  }
+  return last; // u * total rounded up to the total: the strip's last word with any chance
 }
 
 export function distribution(logits, temperature, topK = 0, topP = 1) {
@@ -131,10 +161,12 @@ export function distribution(logits, temperature, topK = 0, topP = 1) {
   return softmax(filterLogits(logits, temperature, topK, topP));
 }
 
-// One token: greedy at temperature 0 (no random number used), else one uniform from `rng`.
+// One token, rolling `rng` once whatever the temperature (as lm: columns with one seed share their dice);
+// at temperature 0 the number is unused and the pick is greedy.
 export function sampleNext(logits, temperature, rng, topK = 0, topP = 1) {
+  const u = rng.uniform();
   if (temperature === 0) return argmax(logits);
-  return draw(distribution(logits, temperature, topK, topP), rng.uniform());
+  return draw(distribution(logits, temperature, topK, topP), u);
 }
 
 export function entropyBits(probs) {

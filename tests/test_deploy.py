@@ -177,9 +177,10 @@ def test_static_space_is_the_export(fake_hub, tmp_path):
            and p.parts[len((ROOT / "web").parts)] not in ("model", "ort") and p.name != "space-readme.md"
            and not p.name.startswith(".")}
     expected = web | {f"ort/{n}" for n in export.ORT_FILES} | {f"model/{n}" for n in manifest["files"].values()}
-    assert set(files) == expected | {"model/manifest.json", "README.md"}
+    packed = {f"model/{n}" for n in manifest["packed"].values()} | {f"ort/{export.WASM}.gz"}  # what the page fetches
+    assert set(files) == expected | packed | {"model/manifest.json", "README.md"}
     assert files["index.html"] == (ROOT / "web" / "index.html").read_bytes()
-    assert {"model/model.onnx", "ort/ort-wasm-simd-threaded.wasm"} <= set(files)
+    assert {"model/model.onnx.gz", "ort/ort-wasm-simd-threaded.wasm.gz", "model/model.onnx"} <= set(files)
 
 
 # ------------------------------------------------------------------------- the uploaded app starts

@@ -7,6 +7,7 @@ reads as well) and from environment variables of the same names. app.py lays the
 import gradio as gr
 
 import lm
+import lm.stepping
 import page_format as fmt
 from lm.batching import BatchEngine
 from lm.stepping import next_step
@@ -45,6 +46,11 @@ def read_word_index(word, count: int) -> int:
     if not 0 <= i < count:
         raise ValueError(f"Word must be from 1 to {count}, got {i + 1}.")
     return i
+
+
+def _card(step) -> str:
+    """The "inspect a word" card of one step (page_strip)."""
+    return inspector_html(step, fmt.token_label(step.drawn.token, step.drawn.word))
 
 
 def _top_p(p):
@@ -131,9 +137,8 @@ class Actions:
         if not written or not written.get("tokens"):
             raise ValueError("Write a text first, then click one of its words.")
         i = read_word_index(word, len(written["tokens"]))
-        step = next_step(self.model, self.vocab, written["prompt"], written["tokens"][:i], written["seed"],
-                         written["temperature"], written.get("top_k") or None, _top_p(written.get("top_p")))
-        return inspector_html(step, fmt.token_label(step.drawn.token, step.drawn.word))
+        return _card(next_step(self.model, self.vocab, written["prompt"], written["tokens"][:i], written["seed"],
+                               written["temperature"], written.get("top_k") or None, _top_p(written.get("top_p"))))
 
     @gpu(duration=gpu_seconds(2 * MAX_NEW_TOKENS))
     @shown_to_user
@@ -144,8 +149,7 @@ class Actions:
         i = read_word_index(word - 1 if isinstance(word, (int, float)) else word, MAX_NEW_TOKENS)
         gen = lm.generate(self.model, self.vocab, prompt, i + 1, temperature, top_k or None, _top_p(top_p), seed=seed,
                           stop_at_eos=False)
-        return self.inspect({"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k,
-                             "top_p": top_p, "tokens": gen.tokens}, i)
+        return _card(lm.stepping.inspect(self.model, self.vocab, gen, i, top_k or None, _top_p(top_p)))
 
     @shown_to_user
     def distribution(self, prompt, temperatures, top_words, top_k=0, top_p=1.0):

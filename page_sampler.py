@@ -16,11 +16,11 @@ import html
 import gradio as gr
 
 from lm.generation import Generation
-from lm.stepping import continue_text, next_step
+from lm.stepping import continue_text, next_step, take_step
 from lm.text import tokenize
 from page_actions import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TOP_P, MODEL_QUEUE
 from page_input import notice_prompt, read_prompt, read_seed, shown_to_user
-from page_strip import strip_html, tickets_html
+from page_strip import clicked, strip_html, tickets_html
 from space_gpu import gpu, gpu_seconds
 
 MAX_STEPS = MAX_NEW_TOKENS  # words one text may have here, as in the Playground
@@ -89,14 +89,16 @@ class Sampler:
         return self._take(state, prompt, seed, t, top_k, top_p, token)
 
     def _take(self, state, prompt, seed, t, top_k, top_p, token):
-        state = self._start(prompt, seed) if not state else {k: list(v) if isinstance(v, list) else v
-                                                              for k, v in state.items()}
+        state = state or self._start(prompt, seed)
         if len(state["tokens"]) >= MAX_STEPS:
             raise ValueError(f"The text has {MAX_STEPS} words, as many as this page writes: press Back or Start over.")
-        step = next_step(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, top_k, top_p)
-        state["tokens"].append(token or step.drawn.token)
-        state["how"].append("mine" if token else "roll")
-        return self._show(state, t, top_k, top_p, strip_html(step, token))
+        # One replay gives this word's draw and the next word's tickets
+        step, after = take_step(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, top_k,
+                                top_p, token)
+        state = {**state, "tokens": [*state["tokens"], token or step.drawn.token],
+                 "how": [*state["how"], "mine" if token else "roll"]}
+        return text_html(state, self.vocab.display), strip_html(step, token), tickets_html(after), \
+            str(state["seed"]), state
 
     @gpu(duration=gpu_seconds(MAX_STEPS))
     @shown_to_user
@@ -173,12 +175,8 @@ def sampler_tab(model, vocab, prompt, seed) -> None:
                **MODEL_QUEUE)
     # A click on a bar puts its token in a hidden box, then takes it: the API takes the same box as an input.
     token = gr.Textbox(visible=False, label="Word to take (a token the model knows)")
-    tickets.take(_clicked, None, token, queue=False, api_visibility="private").then(
+    tickets.take(clicked("token"), None, token, queue=False, api_visibility="private").then(
         sampler.take, [state, prompt, seed, *settings, token], outputs, api_name="sampler_take", **MODEL_QUEUE)
     gr.on([temperature.release, top_k.release, top_p.release], sampler.refresh, [state, *settings], outputs,
           api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
 
-
-def _clicked(evt: gr.EventData) -> str:
-    data = getattr(evt, "_data", None)
-    return str(data.get("token", "")) if isinstance(data, dict) else ""

@@ -7,10 +7,7 @@ import gradio as gr
 
 import page_format as fmt
 from lm.stepping import Step
-
-
-def _pct(p: float) -> str:
-    return fmt.percent(p)
+from page_format import percent
 
 
 def _label(t) -> str:
@@ -22,12 +19,12 @@ def strip_html(step: Step, taken: str | None = None) -> str:
     where the random number landed. `taken`: the word the student took by hand instead, if any."""
     slices = "".join(
         f'<div class="slice{" hit" if t is step.drawn else ""}" style="width:{100 * t.prob:.3f}%" '
-        f'title="{html.escape(_label(t))}: {_pct(t.prob)}"><span>{html.escape(_label(t))}</span></div>'
+        f'title="{html.escape(_label(t))}: {percent(t.prob)}"><span>{html.escape(_label(t))}</span></div>'
         for t in step.tickets)
     if step.others > 0:
         hit = " hit" if step.drawn not in step.tickets else ""
         slices += (f'<div class="slice others{hit}" style="width:{100 * step.others:.3f}%" '
-                   f'title="all other words: {_pct(step.others)}"><span>all other words</span></div>')
+                   f'title="all other words: {percent(step.others)}"><span>all other words</span></div>')
     marker = f'<div class="landing" style="left:{100 * step.u:.3f}%" aria-hidden="true"></div>'
     d = step.drawn
     if step.greedy:
@@ -35,7 +32,7 @@ def strip_html(step: Step, taken: str | None = None) -> str:
                 f"(the dice still rolled {step.u:.3f}, unused, so the next steps keep their numbers).")
     else:
         said = (f"The dice rolled <b>{step.u:.3f}</b>. It landed on <b>{html.escape(_label(d))}</b>, whose ticket "
-                f"runs from {d.start:.3f} to {d.start + d.prob:.3f} ({_pct(d.prob)} of the strip; the model's "
+                f"runs from {d.start:.3f} to {d.start + d.prob:.3f} ({percent(d.prob)} of the strip; the model's "
                 f"{fmt.ordinal(d.rank)} choice).")
     if taken is not None and taken != d.token:
         said += f" You took <b>{html.escape(fmt.token_label(taken))}</b> instead."
@@ -51,15 +48,15 @@ def tickets_html(step: Step) -> str:
     widest = max([t.prob for t in step.tickets] + [step.others]) or 1
     rows = "".join(
         f'<button class="ticket" data-token="{html.escape(t.token)}" aria-label="take {html.escape(_label(t))}, '
-        f'{_pct(t.prob)}"><span class="ticket-word">{html.escape(_label(t))}</span>'
+        f'{percent(t.prob)}"><span class="ticket-word">{html.escape(_label(t))}</span>'
         f'<span class="ticket-bar"><span style="width:{100 * t.prob / widest:.2f}%"></span></span>'
-        f'<span class="ticket-pct">{_pct(t.prob)}</span>'
-        f'<span class="ticket-model">model: {_pct(t.model_prob)}</span></button>'
+        f'<span class="ticket-pct">{percent(t.prob)}</span>'
+        f'<span class="ticket-model">model: {percent(t.model_prob)}</span></button>'
         for t in step.tickets)
     if step.others > 0:
         rows += (f'<div class="ticket others"><span class="ticket-word">all other words '
                  f'({step.others_count:,})</span><span class="ticket-bar"><span style="width:'
-                 f'{100 * step.others / widest:.2f}%"></span></span><span class="ticket-pct">{_pct(step.others)}'
+                 f'{100 * step.others / widest:.2f}%"></span></span><span class="ticket-pct">{percent(step.others)}'
                  f'</span><span class="ticket-model"></span></div>')
     head = ("At temperature 0 only the likeliest word can be taken by the dice." if step.greedy else
             f"The chances at temperature {step.temperature:g}; the model's own chance (temperature 1) on the right.")
@@ -71,17 +68,16 @@ def inspector_html(step: Step, word: str) -> str:
     """What one written word was drawn from: its rank, its chance before and after temperature, the strip
     with where the dice fell, and the step's top words as a table."""
     d = step.drawn
-    rows = "".join(f'<tr{" class=hit" if t is d else ""}><td>{html.escape(_label(t))}</td><td>{_pct(t.prob)}</td>'
-                   f'<td>{_pct(t.model_prob)}</td><td>{fmt.ordinal(t.rank)}</td></tr>' for t in step.tickets)
-    if d not in step.tickets:
-        rows += (f'<tr class=hit><td>{html.escape(_label(d))}</td><td>{_pct(d.prob)}</td><td>{_pct(d.model_prob)}</td>'
-                 f'<td>{fmt.ordinal(d.rank)}</td></tr>')
+    shown = step.tickets + ([] if d in step.tickets else [d])  # the word drawn, even from "all other words"
+    rows = "".join(f'<tr{" class=hit" if t is d else ""}><td>{html.escape(_label(t))}</td>'
+                   f'<td>{percent(t.prob)}</td><td>{percent(t.model_prob)}</td><td>{fmt.ordinal(t.rank)}</td></tr>'
+                   for t in shown)
     if step.others > 0:
-        rows += f'<tr class=others><td>all other words ({step.others_count:,})</td><td>{_pct(step.others)}</td>' \
-                "<td></td><td></td></tr>"
+        rows += (f'<tr class=others><td>all other words ({step.others_count:,})</td><td>{percent(step.others)}</td>'
+                 "<td></td><td></td></tr>")
     heat = "greedy (temperature 0)" if step.greedy else f"temperature {step.temperature:g}"
     head = (f'<p class="inspect-head"><b>{html.escape(word)}</b> (new word {step.position + 1}): the model\'s '
-            f'{fmt.ordinal(d.rank)} choice; {_pct(d.model_prob)} likely before temperature, {_pct(d.prob)} at '
+            f'{fmt.ordinal(d.rank)} choice; {percent(d.model_prob)} likely before temperature, {percent(d.prob)} at '
             f'{heat}.</p>')
     table = ('<table class="inspect-table"><thead><tr><th>word</th><th>chance drawn from</th><th>before '
              f'temperature</th><th>rank</th></tr></thead><tbody>{rows}</tbody></table>')
@@ -101,10 +97,15 @@ def inspect_on_click(words: gr.HTML, inspect, written: gr.State, card: gr.HTML, 
     """A click on a word of `words` shows in `card` how it was drawn: `inspect(written, "column:word")`
     (page_actions.Actions.inspect) on what was written; the word's place goes through a hidden box."""
     index = gr.Textbox(visible=False)
-    words.inspect(clicked_word, None, index, queue=False, api_visibility="private").then(
+    words.inspect(clicked("col", "i"), None, index, queue=False, api_visibility="private").then(
         inspect, [written, index], card, api_visibility="private", scroll_to_output=True, **queue)
 
 
-def clicked_word(evt: gr.EventData) -> str:
-    data = getattr(evt, "_data", None)
-    return f'{data.get("col", 0)}:{data.get("i", "")}' if isinstance(data, dict) else ""  # "column:word"
+def clicked(*keys: str):
+    """An event handler giving what a click sent from the page's JS (`trigger(name, {key: ...})`): the
+    values of `keys`, joined by ":" (clicked("col", "i") -> "2:7", column 2, word 7); "" when absent."""
+    def read(evt: gr.EventData) -> str:
+        data = getattr(evt, "_data", None)
+        data = data if isinstance(data, dict) else {}
+        return ":".join(str(data.get(k, "")) for k in keys)
+    return read

@@ -78,18 +78,48 @@ def next_step(model, vocab: Vocab, prompt: str, tokens: Sequence[str], seed: int
               top_k: int | None = None, top_p: float | None = None) -> Step:
     """The draw of the word after `prompt` + `tokens` (new tokens written so far), as `generate(prompt,
     seed=seed, ...)` makes it at that step: the strip at `temperature`, this step's random number, the pick."""
+    temperature, top_k, top_p, seed = _checked(model, vocab, seed, temperature, top_k, top_p)
+    ids = _ids(vocab, tokens)
+    logits, _, dice = _replay(model, vocab, prompt, ids, seed)
+    return _draw_step(vocab, logits, dice, len(ids), temperature, top_k, top_p)
+
+
+@torch.no_grad()
+def take_step(model, vocab: Vocab, prompt: str, tokens: Sequence[str], seed: int, temperature: float,
+              top_k: int | None = None, top_p: float | None = None, token: str | None = None) -> tuple[Step, Step]:
+    """One word more, in one replay: the draw after `prompt` + `tokens` (as `next_step`), then, with `token`
+    taken (None: the word the dice drew), the draw after that."""
+    temperature, top_k, top_p, seed = _checked(model, vocab, seed, temperature, top_k, top_p)
+    ids = _ids(vocab, tokens)
+    logits, hidden, dice = _replay(model, vocab, prompt, ids, seed)
+    step = _draw_step(vocab, logits, dice, len(ids), temperature, top_k, top_p)
+    taken = _ids(vocab, [step.drawn.token if token is None else token])
+    logits, _ = model.step(torch.tensor(taken, device=logits.device), hidden)  # (1, V)
+    return step, _draw_step(vocab, logits, dice, len(ids) + 1, temperature, top_k, top_p)
+
+
+def _checked(model, vocab, seed, temperature, top_k, top_p):
     check_model(model)
     check_vocab(vocab, model)
     temperature = check_temperature(temperature)
     _, top_k, top_p, seed = check_sampling(0, top_k, top_p, check_int("seed", seed, 0, MAX_SEED))
-    ids = _ids(vocab, tokens)
+    return temperature, top_k, top_p, seed
+
+
+def _replay(model, vocab, prompt, ids, seed):
+    """The logits (1, V) and LSTM state after `prompt` + `ids`, and the row's generator, all as generate
+    leaves them there: one roll per step, then the step on the word taken."""
     _, _, logits, hidden = read_prompt(model, vocab, prompt)  # (1, V)
     dice = torch.Generator(device=logits.device).manual_seed(seed)
-    for i in ids:  # as generate: one roll per step, then the step on the word taken
+    for i in ids:
         uniforms([dice])
         logits, hidden = model.step(torch.tensor([i], device=logits.device), hidden)  # (1, V)
-    # Exactly as _run and pick treat a row: the model's own probabilities (before temperature) from the
-    # raw logits, <unk> masked, then the same filter and the same draw on the same random number.
+    return logits, hidden, dice
+
+
+def _draw_step(vocab, logits, dice, position, temperature, top_k, top_p) -> Step:
+    """The draw from `logits` (1, V), rolling `dice` once, exactly as _run and pick treat a row: the model's
+    own probabilities (before temperature) from the raw logits, <unk> masked, the same filter, the same draw."""
     model_probs = logits.float().softmax(dim=-1)  # (1, V)
     masked = logits.clone()
     masked[:, vocab.unk_index] = -math.inf  # never written: not on the strip
@@ -99,7 +129,7 @@ def next_step(model, vocab: Vocab, prompt: str, tokens: Sequence[str], seed: int
         probs = torch.nn.functional.one_hot(masked.argmax(dim=-1), logits.size(-1)).float()  # (1, V)
     else:
         probs = filter_logits(masked, masked.new_tensor([temperature]), top_k, top_p).softmax(dim=-1).float()  # (1, V)
-    return _strip(vocab, position=len(ids), temperature=temperature, ranks=masked.float(), model_probs=model_probs,
+    return _strip(vocab, position=position, temperature=temperature, ranks=masked.float(), model_probs=model_probs,
                   probs=probs, u=float(u[0]), drawn=drawn)
 
 

@@ -11,7 +11,6 @@ import html
 import json
 import math
 import re
-import socket
 import sys
 from pathlib import Path
 
@@ -22,6 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from page_helpers import call as _call  # noqa: E402
+from page_helpers import serve  # noqa: E402
 
 import app  # noqa: E402
 import lm  # noqa: E402
@@ -217,24 +218,12 @@ def test_cold_text_parrots_the_books_and_hot_text_invents(bundled, books):
 
 
 # --------------------------------------------------------------------------------------- the server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(bundled):
     demo = app.build_demo(*bundled, lm.model_info(BUNDLED))
-    port = _free_port()
-    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
+    url = serve(demo)
     yield Client(url, verbose=False), url
     demo.close()
-
-
-def _call(client, *args, api_name):
-    return client.submit(*args, api_name=api_name).result(timeout=TIMEOUT)
 
 
 def _error(client, *args, api_name) -> str:

@@ -7,7 +7,6 @@ tmp_path), to look at. Skipped when /usr/bin/chromium is missing, unless `CI` is
 
 import os
 import re
-import socket
 import sys
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from page_helpers import CHROMIUM, chromium, serve  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing, and CI is set: the browser test must run")
@@ -33,12 +32,6 @@ BUNDLED = ROOT / "assets" / "oz-lstm"
 SIZES = {"phone": (390, 844), "laptop": (1366, 768), "projector": (1920, 1080)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def bundled():
     return lm.load_pretrained(BUNDLED)
@@ -47,17 +40,14 @@ def bundled():
 @pytest.fixture(scope="module")
 def url(bundled):
     demo = app.build_demo(*bundled, lm.model_info(BUNDLED))
-    port = _free_port()
-    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    yield serve(demo)
     demo.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = chromium(p)
         yield browser
         browser.close()
 

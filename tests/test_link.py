@@ -17,6 +17,8 @@ from starlette.datastructures import QueryParams
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from page_helpers import CHROMIUM, chromium  # noqa: E402
+
 import page_link  # noqa: E402
 from page_actions import MAX_PROMPT_CHARS, MAX_TEMPERATURE  # noqa: E402
 from page_link import Link, link_query, read_link  # noqa: E402
@@ -106,7 +108,6 @@ def test_settings_are_checked_where_they_are_made():
 
 
 # ------------------------------------------------------------------------------------- the page
-CHROMIUM = "/usr/bin/chromium"
 browser_ready = Path(CHROMIUM).exists() and (os.environ.get("CI") or __import__("importlib").util.find_spec(
     "playwright") is not None)
 needs_browser = pytest.mark.skipif(not browser_ready, reason=f"{CHROMIUM} or playwright is missing")
@@ -121,8 +122,7 @@ if browser_ready:
 @pytest.fixture(scope="module")
 def browser(url):
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = chromium(p)
         yield browser
         browser.close()
 

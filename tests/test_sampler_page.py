@@ -8,7 +8,6 @@ lm.stepping computes in-process from the same choices.
 import html
 import os
 import re
-import socket
 import sys
 from pathlib import Path
 
@@ -19,21 +18,17 @@ from gradio_client.exceptions import AppError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from page_helpers import CHROMIUM, TIMEOUT, chromium, serve  # noqa: E402
+from page_helpers import call as _call  # noqa: E402
+
 import app  # noqa: E402
 import lm  # noqa: E402
 from lm.stepping import continue_text, next_step  # noqa: E402
 
-TIMEOUT = 60
 PROMPT = "The lion was afraid, but"
 LINES = ["the lion was afraid , but he walked into the dark forest with the girl .",
          "the little dragon opened the door and looked out at the garden .",
          "the wizard looked at the map and said , we must go north before the moon rises !"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +37,12 @@ def served(tmp_path_factory):
     model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=24, hid_dim=24, num_layers=2,
                                              dropout_rate=0.0))
     demo = app.build_demo(model, vocab, {})
-    port = _free_port()
-    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
-    yield model, vocab, url
+    yield model, vocab, serve(demo)
     demo.close()
 
 
 def _client(served) -> Client:
     return Client(served[2], verbose=False)  # a session of its own: its own text so far
-
-
-def _call(client, *args, api_name):
-    return client.submit(*args, api_name=api_name).result(timeout=TIMEOUT)
 
 
 def _text(text_html: str) -> str:
@@ -122,8 +110,6 @@ def test_bad_input_is_named(served, args, api_name, message):
 
 
 # ------------------------------------------------------------------------------------------ browser
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def browser_page(served):
@@ -134,8 +120,7 @@ def browser_page(served):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.goto(served[2])
         yield page

@@ -3,7 +3,6 @@ generation, the bundled model copying more when cold than when hot, and the /who
 local server through gradio_client (a plot, highlighted HTML, readable errors), as tests/test_app.py does."""
 
 import math
-import socket
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 import gradio as gr  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from page_helpers import call, serve  # noqa: E402
 
 import app  # noqa: E402
 import lm  # noqa: E402
@@ -134,12 +134,6 @@ def test_the_bundled_model_copies_more_when_cold_than_when_hot():
 
 
 # ------------------------------------------------------------------------------------ the endpoint
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     model, vocab, index = tiny_model()
@@ -148,14 +142,12 @@ def served(tmp_path_factory):
     index.save(folder)
     model, vocab = lm.load_pretrained(folder)
     demo = app.build_demo(model, vocab, lm.model_info(folder), lm.load_ngram_index(folder, vocab))
-    port = _free_port()
-    app.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield Client(f"http://127.0.0.1:{port}/", verbose=False), model, vocab, index
+    yield Client(serve(demo), verbose=False), model, vocab, index
     demo.close()
 
 
 def _call(client, *args):
-    return client.submit(*args, api_name="/whole_texts").result(timeout=TIMEOUT)
+    return call(client, *args, api_name="/whole_texts", timeout=TIMEOUT)
 
 
 def test_whole_texts_endpoint_gives_a_plot_and_highlighted_texts(served):

@@ -113,6 +113,12 @@ class FakeHub:
         return files
 
 
+def refuse_offline(request):
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    raise OfflineModeIsEnabled(f"Cannot reach {request.url}: the tests are offline.")
+
+
 def install_fake_hub(monkeypatch):
     """Route huggingface_hub to a new FakeHub for one test; returns it and a function that undoes it."""
     import httpx2
@@ -128,7 +134,10 @@ def install_fake_hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
     monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")
 
-    def undo():  # back to a plain client (the tests are offline: nothing else reaches the network)
-        huggingface_hub.set_client_factory(lambda: httpx2.Client(follow_redirects=True))
+    def undo():
+        # Back to a client that refuses every request at once, as huggingface_hub's own does when offline. A
+        # plain client would try the network: snapshot_download then waits out its retries (23 s a test here).
+        huggingface_hub.set_client_factory(
+            lambda: httpx2.Client(event_hooks={"request": [refuse_offline]}, follow_redirects=True))
 
     return hub, undo

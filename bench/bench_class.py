@@ -4,8 +4,13 @@
     python bench/bench_class.py --profile --json bench/out/class.json
     python bench/bench_class.py --app-env CONCURRENCY_LIMIT=4   # try an app setting
 
-Starts `python app.py --model X --port P` (or `--app`, another copy of it) and measures over HTTP
-with gradio_client, so every figure includes the server, its queue and the network stack:
+Starts `python app.py --model X --port P` (or `--app`, another copy of it) and measures over HTTP, so
+every figure includes the server, its queue and the network stack. The students are open pages
+(bench/page_client.py: Gradio's queue protocol as the browser speaks it, the whole class in one asyncio
+loop; each page opened first, as a student's is before the teacher says "Write"), or with `--client
+gradio_client` a gradio_client.Client each, whose threads cost this 2-core machine ~2.7 CPU-seconds
+in a 4-second burst that the server then did not get; `--cold` leaves the pages unopened, so each
+Write also makes its Gradio session (~18 ms of the event loop each, for this page's 177 components).
 
 - one client alone: time to the first new word and to the last (median of `--lone-repeats`);
 - the class: N clients, created first, submit within `--spread` seconds (client i at i/N of it),
@@ -23,6 +28,7 @@ Targets from the issue (2-core CPU, bundled model, 32 clients x 100 words at tem
 """
 
 import argparse
+import asyncio
 import collections
 import os
 import shutil
@@ -116,11 +122,14 @@ def lone(url: str, tokens: int, temperature: float, repeats: int) -> dict:
 
 
 def class_burst(url: str, clients: int, tokens: int, temperature: float, spread: float, timeout: float,
-                server_pid: int) -> dict:
-    """N clients, created first; client i submits at i/N of `spread` seconds; each streams `tokens` words."""
+                server_pid: int, between=None) -> dict:
+    """N clients, created first; client i submits at i/N of `spread` seconds; each streams `tokens` words.
+    Each Client's session is made by its Write (the clients open no page first)."""
     from gradio_client import Client
 
     users = [Client(url, verbose=False) for _ in range(clients)]
+    if between is not None:
+        between()
     jobs, starts = [None] * clients, [0.0] * clients
     t0 = time.perf_counter() + 0.2
 
@@ -136,6 +145,11 @@ def class_burst(url: str, clients: int, tokens: int, temperature: float, spread:
     runs = watch(jobs, starts, tokens, timeout)
     for th in threads:
         th.join()
+    return summarise(runs, starts, clients, tokens, (cpu_seconds(server_pid) - cpu0, time.process_time() - self0))
+
+
+def summarise(runs: list[dict], starts: list[float], clients: int, tokens: int, cpu: tuple[float, float]) -> dict:
+    """The class's figures from each student's run: percentiles, errors, words per second, CPU seconds."""
     done = [r for r in runs if r["error"] is None]
     wall = max(s + r["last_s"] for s, r in zip(starts, runs) if r["last_s"] is not None) - min(starts)
     firsts, lasts = [r["first_s"] for r in done], [r["last_s"] for r in done]
@@ -145,8 +159,58 @@ def class_burst(url: str, clients: int, tokens: int, temperature: float, spread:
             "p50_first_s": stat(firsts, 0.5), "p95_first_s": stat(firsts, 0.95),
             "p50_last_s": stat(lasts, 0.5), "p95_last_s": stat(lasts, 0.95), "max_last_s": max(lasts, default=None),
             "updates_per_client": stat([r["updates"] for r in done], 0.5), "wall_s": wall,
-            "words_per_s": len(done) * tokens / wall, "server_cpu_s": cpu_seconds(server_pid) - cpu0,
-            "clients_cpu_s": time.process_time() - self0}
+            "words_per_s": len(done) * tokens / wall, "server_cpu_s": cpu[0], "clients_cpu_s": cpu[1]}
+
+
+def write_inputs(tokens: int, seed: int, temperature: float) -> list:
+    """/generate's inputs as the page sends them: prompt, temperature, top-k, top-p, new words, seed, stop."""
+    return [PROMPT, temperature, 0, 1.0, tokens, str(seed), False]
+
+
+async def _write(page, fn: int, tokens: int, seed: int, temperature: float, at: float | None = None) -> dict:
+    """One student presses Write (at perf_counter `at`, if given): first and last word from the press."""
+    if at is not None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+    run = {"first_s": None, "last_s": None, "updates": 0, "error": None, "start": time.perf_counter()}
+
+    def on_update(outputs, now):
+        run["updates"] += 1
+        if run["first_s"] is None and new_tokens(outputs[1]):
+            run["first_s"] = now - run["start"]
+
+    try:
+        outputs = await page.run(fn, write_inputs(tokens, seed, temperature), on_update)
+        run["last_s"] = time.perf_counter() - run["start"]
+        if new_tokens(outputs[1]) != tokens:
+            run["error"] = f"got {new_tokens(outputs[1])} new words, wanted {tokens}"
+    except Exception as e:  # counted, not raised: the point is to see how many
+        run["error"] = f"{type(e).__name__}: {e}"
+    return run
+
+
+async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -> tuple[dict, dict]:
+    from page_client import event_of, open_pages
+
+    http, pages = await open_pages(url, args.clients + 1, open_them=not args.cold)
+    try:
+        fn, _ = event_of(pages[0].config, api_name="generate")
+        solo = pages[-1]
+        await _write(solo, fn, 5, 0, args.temperature)  # warm up
+        runs = [await _write(solo, fn, args.tokens, 500 + r, args.temperature) for r in range(args.lone_repeats)]
+        firsts, lasts = sorted(r["first_s"] or 0 for r in runs), sorted(r["last_s"] or 0 for r in runs)
+        lone_result = {"first_s": firsts[len(runs) // 2], "last_s": lasts[len(runs) // 2],
+                       "updates": runs[0]["updates"], "errors": sum(r["error"] is not None for r in runs)}
+        if between is not None:
+            between()  # e.g. start the profiler: the burst alone is sampled
+        t0 = time.perf_counter() + 0.2
+        cpu0, self0 = cpu_seconds(server_pid), time.process_time()
+        runs = await asyncio.gather(*(_write(page, fn, args.tokens, 1000 + i, args.temperature,
+                                             t0 + args.spread * i / args.clients)
+                                      for i, page in enumerate(pages[:args.clients])))
+        cpu = (cpu_seconds(server_pid) - cpu0, time.process_time() - self0)
+    finally:
+        await http.aclose()
+    return lone_result, summarise(runs, [r["start"] for r in runs], args.clients, args.tokens, cpu)
 
 
 def engine_alone(model: str, clients: int, tokens: int, temperature: float, spread: float) -> dict:
@@ -231,6 +295,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--app", type=Path, default=ROOT / "app.py", help="the app to start (default: app.py here)")
     parser.add_argument("--app-env", action="append", default=[], metavar="KEY=VALUE",
                         help="an environment variable for the app, e.g. CONCURRENCY_LIMIT=4 (repeatable)")
+    parser.add_argument("--client", choices=["page", "gradio_client"], default="page",
+                        help="page: each student an open page speaking Gradio's queue protocol, the class in one "
+                             "asyncio loop (bench/page_client.py); gradio_client: a gradio_client.Client each, "
+                             "with its threads (default: page)")
+    parser.add_argument("--cold", action="store_true",
+                        help="page client: do not open the pages first, so each Write also makes its session")
     parser.add_argument("--clients", type=int, default=32, help="students pressing Write (default: 32)")
     parser.add_argument("--tokens", type=int, default=100, help="new words each (default: 100)")
     parser.add_argument("--temperature", type=float, default=1.0, help="(default: 1)")
@@ -256,7 +326,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def report(results: dict) -> None:
     solo, crowd = results["lone"], results["class"]
     ratio = crowd["p95_last_s"] / solo["last_s"] if crowd["p95_last_s"] else float("inf")
-    print(f"app {results['app']} {' '.join(results['app_env'])} | {os.cpu_count()} CPUs | "
+    pages = "" if results["client"] != "page" else " (pages not opened first)" if results["cold"] else " (pages open)"
+    print(f"app {results['app']} {' '.join(results['app_env'])} | clients: {results['client']}{pages} | "
+          f"{os.cpu_count()} CPUs | "
           f"load average before {results['load_average'][0]:.2f}")
     print(f"lone client: first word {solo['first_s']:.3f} s, last word {solo['last_s']:.3f} s "
           f"({solo['updates']} updates, {results['tokens'] / solo['last_s']:.0f} words/s)")
@@ -293,28 +365,36 @@ def report(results: dict) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     env = dict(kv.split("=", 1) for kv in args.app_env)
-    results = {"app": str(args.app), "app_env": args.app_env, "model": args.model, "tokens": args.tokens,
+    results = {"app": str(args.app), "app_env": args.app_env, "client": args.client, "cold": args.cold,
+               "model": args.model, "tokens": args.tokens,
                "temperature": args.temperature, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
     port = free_port()
     proc, url, _ = start_server(args.model, port, args.start_timeout, app=args.app, env=env)
-    profiler = None
+    profiler, profile = None, Path(tempfile.mkdtemp()) / "profile.txt"
+
+    def start_profiling():  # after the lone runs and the class's pages are open: the burst alone is sampled
+        nonlocal profiler
+        if args.profile:
+            profiler = start_profiler(args.py_spy, proc.pid, profile)
+
     try:
-        results["lone"] = lone(url, args.tokens, args.temperature, args.lone_repeats)
-        with tempfile.TemporaryDirectory() as tmp:
-            if args.profile:
-                profiler = start_profiler(args.py_spy, proc.pid, Path(tmp) / "profile.txt")
+        if args.client == "page":
+            results["lone"], results["class"] = asyncio.run(_pages_lone_and_class(url, args, proc.pid, start_profiling))
+        else:
+            results["lone"] = lone(url, args.tokens, args.temperature, args.lone_repeats)
             results["class"] = class_burst(url, args.clients, args.tokens, args.temperature, args.spread,
-                                           args.timeout, proc.pid)
-            if profiler is not None:
-                profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
-                profiler.wait(timeout=60)
-                results["profile"] = read_profile(Path(tmp) / "profile.txt")
-                if args.profile_out:
-                    shutil.copyfile(Path(tmp) / "profile.txt", args.profile_out)
+                                           args.timeout, proc.pid, start_profiling)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+            profiler.wait(timeout=60)
+            results["profile"] = read_profile(profile)
+            if args.profile_out:
+                shutil.copyfile(profile, args.profile_out)
     finally:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
         stop_server(proc)
+        shutil.rmtree(profile.parent, ignore_errors=True)
     if not args.no_engine:  # after the server has gone: nothing else on the cores
         results["engine_alone"] = engine_alone(args.model, args.clients, args.tokens, args.temperature, args.spread)
     report(results)

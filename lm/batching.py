@@ -5,14 +5,18 @@ each other; on a CPU one step at batch 32 costs little more than at batch 1, sin
 by reading the weights from memory. `BatchEngine` keeps one worker thread that owns the stepping:
 each stream is a row of the batch, and streams join and leave at any step.
 
-Each row is its solo run token for token: its prompt is read alone (`lm.generation.read_prompt`),
+Each row is its solo run token for token: its prompt is read as `lm.generation.read_prompt` reads it,
 it draws from its own `torch.Generator` seeded as `lm.stream` seeds it, with its own temperature,
 top-k and top-p (rows are sampled in groups of equal top-k and top-p, as `lm.sampling` takes one
-of each per call), through the same sampling functions. Only the model step is shared, and a
+of each per call), through the same sampling functions. Only the model steps are shared, and a
 step's rows do not depend on each other (tests/test_batching.py checks this against `lm.stream`).
 
+The worker reads the prompts too, as their rows join: those of one length in one batch
+(`lm.generation.read_prompts`). A class's 32 prompts, read each in its own request thread, were
+~220 single steps fighting for 2 cores and the GIL: the p95 student waited ~2 s for a first word.
+
 Arguments and prompts are checked in the caller's thread, so a bad request raises its ValueError
-to its caller alone; a row whose logits go bad is sampled alone and fails alone; a failed batched
+to its caller alone; a row whose logits go bad fails alone; a failed prompt read or batched
 step fails the rows in it, and the engine goes on serving. A closed (or abandoned) stream leaves
 the batch at the next step. At most `max_rows` rows step together; later requests wait their turn.
 """
@@ -27,7 +31,7 @@ from collections.abc import Iterator
 import torch
 
 from .checks import check_bool, check_int, check_model, check_vocab
-from .generation import Generation, StreamToken, read_prompt, token_ranks
+from .generation import Generation, StreamToken, prompt_words, read_prompts, token_ranks
 from .sampling import check_sampling, check_temperature, sample_next_token
 
 _END = object()  # a row's last message: no more tokens
@@ -38,10 +42,11 @@ MAX_PACE = 0.25  # seconds: the longest a stream waits between lists, however bu
 class _Row:
     """One request in the batch: its settings, its random stream and the queue its tokens go to."""
 
-    def __init__(self, logits, hidden, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
-        self.logits, self.hidden = logits, hidden  # (1, V), per layer (1, 1, H): the prompt, until it joins
+    def __init__(self, prompt, device, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
+        self.prompt = prompt  # read by the worker as the row joins
+        self.logits = self.hidden = None  # then (1, V), per layer (1, 1, H): the prompt's, until the batch holds them
         self.temperature, self.top_k, self.top_p, self.stop_at_eos = temperature, top_k, top_p, stop_at_eos
-        self.generator = torch.Generator(device=logits.device).manual_seed(seed)  # as lm.stream seeds it
+        self.generator = torch.Generator(device=device).manual_seed(seed)  # as lm.stream seeds it
         self.left = max_new_tokens
         self.outbox = queue.SimpleQueue()  # (token, prob, rank), then _END or an exception
         self.ended = threading.Event()  # set with the last message: its reader stops waiting out the interval
@@ -94,12 +99,12 @@ class BatchEngine:
         check_bool("stop_at_eos", stop_at_eos)
         temperature = check_temperature(temperature)
         max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
-        words, unknown, logits, hidden = read_prompt(self.model, self.vocab, prompt)
+        words, unknown = prompt_words(self.vocab, prompt)
         if max_new_tokens == 0:
             return
         gen = Generation(prompt, words, temperature=temperature, seed=seed, unknown_words=unknown,
                          display=self.vocab.display)
-        row = _Row(logits, hidden, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
+        row = _Row(prompt, self.model.fc.weight.device, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
         self._enqueue(row)
         with self._lock:
             self._writing += 1
@@ -160,6 +165,7 @@ class BatchEngine:
                     self._worker = None  # under the lock: the next _enqueue starts a new worker
                     return
                 joining = [self._waiting.popleft() for _ in range(min(len(self._waiting), self.max_rows - len(rows)))]
+            joining = self._read(joining)
             try:
                 rows, logits, hidden = self._join(rows, logits, hidden, joining)
                 rows, logits, hidden = self._advance(rows, logits, hidden)
@@ -169,6 +175,20 @@ class BatchEngine:
                     failure.__cause__ = e
                     row.finish(failure)
                 rows, logits, hidden = [], None, None
+
+    def _read(self, joining: list[_Row]) -> list[_Row]:
+        """Read the prompts of the rows about to join, in one batch per prompt length (read_prompts);
+        if that fails, the rows joining fail, and the batch goes on."""
+        joining = [row for row in joining if not row.cancelled]
+        try:
+            read = read_prompts(self.model, self.vocab, [row.prompt for row in joining])
+        except Exception as e:
+            for row in joining:
+                row.finish(e)
+            return []
+        for row, (logits, hidden) in zip(joining, read):
+            row.logits, row.hidden = logits, hidden
+        return joining
 
     @staticmethod
     def _join(rows, logits, hidden, joining):

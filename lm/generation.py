@@ -92,12 +92,18 @@ def token_ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 _STEP_PROMPT_MAX = 8
 
 
-def read_prompt(model, vocab: Vocab, prompt: str):
-    """Feed `<eos> + prompt` once: the prompt's words, those unknown to the vocabulary, the last
-    logits (1, V) float32 with `<unk>` not yet masked, and the LSTM state."""
+def prompt_words(vocab: Vocab, prompt: str) -> tuple[list[str], list[str]]:
+    """The prompt's words, and those unknown to the vocabulary (checked: a string)."""
     if not isinstance(prompt, str):
         raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
     words = tokenize(prompt)
+    return words, [w for w in words if w not in vocab]
+
+
+def read_prompt(model, vocab: Vocab, prompt: str):
+    """Feed `<eos> + prompt` once: the prompt's words, those unknown to the vocabulary, the last
+    logits (1, V) float32 with `<unk>` not yet masked, and the LSTM state."""
+    words, unknown = prompt_words(vocab, prompt)
     ids = [vocab.eos_index] + vocab.encode(words)
     src = torch.tensor([ids], device=model.fc.weight.device)  # (1, T)
     if len(ids) <= _STEP_PROMPT_MAX:
@@ -107,7 +113,29 @@ def read_prompt(model, vocab: Vocab, prompt: str):
     else:
         logits, hidden = model.read(src)  # (1, T, V)
         logits = logits[:, -1].float()  # (1, V)
-    return words, [w for w in words if w not in vocab], logits, hidden
+    return words, unknown, logits, hidden
+
+
+def read_prompts(model, vocab: Vocab, prompts: list[str]) -> list[tuple[torch.Tensor, list]]:
+    """`read_prompt`'s logits (1, V) and state for many prompts at once. Prompts of one length (up to
+    _STEP_PROMPT_MAX tokens) step together as one batch, each row what read_prompt computes alone;
+    longer ones are read alone. A class's 32 prompts cost ~7 batched steps instead of ~220 single ones."""
+    ids = [[vocab.eos_index] + vocab.encode(prompt_words(vocab, p)[0]) for p in prompts]
+    groups: dict = {}
+    for i, row in enumerate(ids):
+        groups.setdefault(len(row) if len(row) <= _STEP_PROMPT_MAX else ("alone", i), []).append(i)
+    out: list = [None] * len(prompts)
+    for key, members in groups.items():
+        if isinstance(key, tuple):
+            out[key[1]] = read_prompt(model, vocab, prompts[key[1]])[2:]
+            continue
+        src = torch.tensor([ids[i] for i in members], device=model.fc.weight.device)  # (b, T)
+        hidden = model.init_hidden(len(members))
+        for t in range(src.size(1)):
+            logits, hidden = model.step(src[:, t], hidden)  # (b, V)
+        for j, i in enumerate(members):
+            out[i] = (logits[j:j + 1], [(h[:, j:j + 1], c[:, j:j + 1]) for h, c in hidden])  # (1, V), (1, 1, H)
+    return out
 
 
 def _take(rows: list[int], keep: list[int], ids: torch.Tensor, hidden):

@@ -112,6 +112,49 @@ def test_concurrent_streams_joining_at_different_times_equal_their_solo_runs(mod
     wait_idle(engine)
 
 
+def test_prompts_read_together_equal_each_read_alone(model, vocab):
+    from lm.generation import read_prompt, read_prompts
+    prompts = ["the owl", "the fox", "", LONG_PROMPT, "A small fox", "green", "the owl", LONG_PROMPT + " the"]
+    got = read_prompts(model, vocab, prompts)
+    assert len(got) == len(prompts)
+    for prompt, (logits, hidden) in zip(prompts, got):
+        _, _, want_logits, want_hidden = read_prompt(model, vocab, prompt)
+        assert logits.shape == want_logits.shape == (1, len(vocab))
+        torch.testing.assert_close(logits, want_logits, rtol=1e-5, atol=1e-6)
+        for (h, c), (wh, wc) in zip(hidden, want_hidden):
+            assert h.shape == wh.shape and c.shape == wc.shape
+            torch.testing.assert_close(h, wh, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(c, wc, rtol=1e-5, atol=1e-6)
+    assert read_prompts(model, vocab, []) == []
+
+
+def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, vocab, monkeypatch):
+    step, read, steps, reads = model.step, lm.batching.read_prompts, [], []
+
+    def recorded_step(token, hidden):
+        steps.append(threading.current_thread().name)
+        time.sleep(0.002)
+        return step(token, hidden)
+
+    def recorded_read(model, vocab, prompts):
+        reads.append((threading.current_thread().name, len(prompts)))
+        return read(model, vocab, prompts)
+
+    cases = [("the owl", 10, 1.0, None, None, seed, False) for seed in range(8)]
+    want = [solo(model, vocab, case) for case in cases]
+    monkeypatch.setattr(model, "step", recorded_step)
+    monkeypatch.setattr(lm.batching, "read_prompts", recorded_read)
+    engine = BatchEngine(model, vocab)
+    busy = engine.stream("the fox", 30, seed=0, stop_at_eos=False)
+    next(busy)  # the batch is stepping when the class joins
+    got = run_together(engine, cases, [0.0] * len(cases))
+    busy.close()
+    for g, w in zip(got, want):
+        same(g, w)
+    assert set(steps) == {"lm-batch"} and {name for name, _ in reads} == {"lm-batch"}  # none in a caller's thread
+    assert sum(n for _, n in reads) == 9 and max(n for _, n in reads) > 1  # prompts joining together: one read
+
+
 def test_many_rounds_of_random_streams(model, vocab, monkeypatch):
     rng = random.Random(1)
     prompts = ["the owl", "", "A green kettle", LONG_PROMPT, "where is", "the fox said"]
@@ -255,13 +298,13 @@ def test_bad_arguments_raise_lm_streams_error_to_that_caller_only(model, vocab, 
 
 
 def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch):
-    read = lm.batching.read_prompt
+    read = lm.batching.read_prompts
 
-    def poisoned(model, vocab, prompt):
-        words, unknown, logits, hidden = read(model, vocab, prompt)
-        return words, unknown, torch.full_like(logits, math.nan) if prompt == "poison" else logits, hidden
+    def poisoned(model, vocab, prompts):
+        return [(torch.full_like(logits, math.nan) if prompt == "poison" else logits, hidden)
+                for prompt, (logits, hidden) in zip(prompts, read(model, vocab, prompts))]
 
-    monkeypatch.setattr(lm.batching, "read_prompt", poisoned)
+    monkeypatch.setattr(lm.batching, "read_prompts", poisoned)
     want = [solo(model, vocab, case) for case in CASES[:4]]
     slow_steps(model, monkeypatch)
     engine = BatchEngine(model, vocab)

@@ -31,18 +31,20 @@ ENDS = {".", "!", "?", "'"}
 def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
     model, vocab = lm.load_pretrained(source)
     breaks = mid = lower = words = 0
+    at_prompt = collections.Counter()  # mid-sentence breaks that are the first new token, by prompt
     after = collections.Counter()  # the words mid-sentence breaks come after
     examples = []
     for prompt in PROMPTS:
         for seed in range(seeds):
             g = lm.generate(model, vocab, prompt, tokens, temperature=temperature, seed=seed, stop_at_eos=False)
             before = (g.prompt_tokens[-1:] or ["<eos>"]) + g.tokens[:-1]
-            for prev, token in zip(before, g.tokens):
+            for i, (prev, token) in enumerate(zip(before, g.tokens)):
                 if token == "<eos>":
                     breaks += 1
                     if prev not in ENDS:
                         mid += 1
                         after[prev] += 1
+                        at_prompt[prompt] += i == 0
             for word in re.findall(r"[^\W\d_][\w'-]*", g.continuation):
                 words += 1
                 form = vocab.shown(word.lower())
@@ -51,7 +53,21 @@ def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
                     examples.append(word)
     return {"breaks": breaks, "mid": mid, "share": mid / max(breaks, 1), "words": words, "lower": lower,
             "examples": sorted(set(examples))[:10],
-            "after": after.most_common(5)}
+            "after": after.most_common(5), "at_prompt": dict(at_prompt)}
+
+
+def books_next(source: str, words: list[str], split: str = "train") -> tuple[int, int]:
+    """How often the books end a paragraph right after `words` (a prompt's last words): (breaks, occurrences)."""
+    from lm.data import load_split_lines
+
+    n, hits, breaks = len(words), 0, 0
+    for tokens in map(lm.tokenize, load_split_lines(source, split)):
+        tokens = tokens + ["<eos>"]
+        for i in range(len(tokens) - n):
+            if tokens[i:i + n] == words:
+                hits += 1
+                breaks += tokens[i + n] == "<eos>"
+    return breaks, hits
 
 
 def books_share(source: str, split: str = "train") -> tuple[int, int]:
@@ -85,6 +101,15 @@ def main(argv=None) -> None:
               f"target <= 10%); {r['lower']} of {r['words']} words in lower case though their display form is "
               f"capitalised{' (' + ', '.join(r['examples']) + ')' if r['examples'] else ''}")
         print("  mid-sentence breaks most often follow: " + ", ".join(f"{w} ({n})" for w, n in r["after"]))
+        first = sum(r["at_prompt"].values())
+        print(f"  of them right after the prompt (the first new token): {first}; inside the new text: "
+              f"{r['mid'] - first} of {r['breaks'] - first} ({(r['mid'] - first) / max(r['breaks'] - first, 1):.1%})")
+        for prompt, n in r["at_prompt"].items():
+            if n and args.corpus:
+                last = lm.tokenize(prompt)[-2:]
+                b, hits = books_next(args.corpus, last)
+                print(f"  after {prompt!r}: {n} of {args.seeds} stories start with a break; the books break "
+                      f"after {' '.join(last)!r} {b} of {hits} times ({b / max(hits, 1):.0%})")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import export  # noqa: E402
 import lm  # noqa: E402
+import onnx_step  # noqa: E402
 from tests.conftest import build_vocab, make_model  # noqa: E402
 from tests.node_helpers import js, need, node  # noqa: E402
 
@@ -49,9 +50,9 @@ def _onnx():
 # ------------------------------------------------------------------------------------ ONNX parity
 def _run_both(model, path, ids):
     """Logits (T, V) of PyTorch's model.step and of onnxruntime on `path`, each carrying its own state."""
-    sess, sizes = export.session(path), model.config.layer_sizes()
+    sess, sizes = onnx_step.session(path), model.config.layer_sizes()
     hidden, state = model.init_hidden(1), [np.zeros((1, n), np.float32) for n in sizes for _ in "hc"]
-    names = export.io_names(len(sizes))[0]
+    names = onnx_step.io_names(len(sizes))[0]
     ours, theirs = [], []
     for token in ids:
         logits, hidden = model.step(torch.tensor([token]), hidden)
@@ -70,7 +71,7 @@ def test_small_model_parity_over_100_steps(tmp_path, options):
         model = lm.LSTMLanguageModel(lm.LMConfig(len(vocab), 16, 24, layers, 0.0, **options)).eval()
         for p in model.parameters():  # weights big enough that the state matters
             p.data.uniform_(-0.6, 0.6)
-    path = export.export_onnx(model, tmp_path / "m.onnx")
+    path = onnx_step.export_onnx(model, tmp_path / "m.onnx")
     ids = torch.randint(0, len(vocab), (100,), generator=torch.Generator().manual_seed(0)).tolist()
     ours, theirs = _run_both(model, path, ids)
     assert np.abs(ours - theirs).max() < 1e-4
@@ -79,8 +80,8 @@ def test_small_model_parity_over_100_steps(tmp_path, options):
 
 def test_batch_is_free_and_rows_are_independent(tmp_path):
     model = make_model(len(build_vocab()), seed=4).eval()
-    sess = export.session(export.export_onnx(model, tmp_path / "m.onnx"))
-    sizes, names = model.config.layer_sizes(), export.io_names(model.config.num_layers)[0]
+    sess = onnx_step.session(onnx_step.export_onnx(model, tmp_path / "m.onnx"))
+    sizes, names = model.config.layer_sizes(), onnx_step.io_names(model.config.num_layers)[0]
     state = [np.random.default_rng(0).normal(size=(3, n)).astype(np.float32) for n in sizes for _ in "hc"]
     logits, *_ = sess.run(None, dict(zip(names, [np.array([1, 2, 3]), *state])))
     pairs = zip(state[0::2], state[1::2])
@@ -102,9 +103,9 @@ def test_bundled_parity_sizes_and_small_variant(bundled_export, tmp_path):
     assert manifest["sizes"]["model"] <= 25e6  # the page's download target for float32
     assert manifest["sizes"]["small"] < 0.55 * manifest["sizes"]["model"]
     assert parity["small"]["max_prob_diff"] < 1e-3  # measured: 6.2e-5 for float16
-    int8 = export.shrink(out / "model.onnx", tmp_path / "m8.onnx", "int8")
+    int8 = onnx_step.shrink(out / "model.onnx", tmp_path / "m8.onnx", "int8")
     model, vocab = lm.load_pretrained(BUNDLED)
-    measured = export.compare(model, vocab, {"int8": int8})["int8"]
+    measured = onnx_step.compare(model, vocab, {"int8": int8})["int8"]
     assert int8.stat().st_size < 0.3 * manifest["sizes"]["model"] and measured["max_prob_diff"] < 2e-2
     ids = [vocab.eos_index] + vocab.encode(lm.tokenize(PROMPTS[1])) + list(range(2, 100))
     ours, theirs = _run_both(model, out / "model.onnx", ids)  # another 100-token run, not export's own check

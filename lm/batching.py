@@ -180,6 +180,8 @@ class BatchEngine:
         """Read the prompts of the rows about to join, in one batch per prompt length (read_prompts);
         if that fails, the rows joining fail, and the batch goes on."""
         joining = [row for row in joining if not row.cancelled]
+        if not joining:
+            return []
         try:
             read = read_prompts(self.model, self.vocab, [row.prompt for row in joining])
         except Exception as e:
@@ -215,7 +217,7 @@ class BatchEngine:
         # As lm.generation._run: the model's own probability needs the normaliser before <unk> is masked.
         log_norm = logits.logsumexp(dim=-1)  # (B,)
         logits[:, vocab.unk_index] = -math.inf  # logits is the step's (or the join's) fresh tensor
-        ids, errors = self._sample(rows, logits)  # (B,)
+        ids, errors = self._sample(rows, logits, ~torch.isfinite(log_norm))  # (B,)
         probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
         ranks = token_ranks(logits, ids)  # (B,)
         keep = []
@@ -248,14 +250,15 @@ class BatchEngine:
         return rows, logits, hidden
 
     @staticmethod
-    def _sample(rows, logits):
+    def _sample(rows, logits, suspect):
         """One token per row, each from its own generator; returns ids (B,) and {row position: error}.
 
-        Rows with equal (top_k, top_p) are drawn in one call. A row with nan or +inf logits is drawn
-        alone, so that its failure (lm.sampling's ValueError, as its solo run would raise) is its own.
+        Rows with equal (top_k, top_p) are drawn in one call. A `suspect` row (B,) bool, one whose
+        logits' logsumexp is not finite (a nan or +inf among them, or no finite one), is drawn alone,
+        so that its failure (lm.sampling's ValueError, as its solo run would raise) is its own.
         """
         ids = torch.zeros(len(rows), dtype=torch.long, device=logits.device)  # (B,)
-        bad = set((logits.isnan() | (logits == math.inf)).any(dim=-1).nonzero()[:, 0].tolist())
+        bad = set(suspect.nonzero()[:, 0].tolist())
         groups, errors = {}, {}
         for j, row in enumerate(rows):
             groups.setdefault(("alone", j) if j in bad else (row.top_k, row.top_p), []).append(j)

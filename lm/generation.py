@@ -100,6 +100,15 @@ def prompt_words(vocab: Vocab, prompt: str) -> tuple[list[str], list[str]]:
     return words, [w for w in words if w not in vocab]
 
 
+def _step_through(model, src: torch.Tensor):
+    """src (B, T) one step at a time -> the last step's logits (B, V) and the state. Only the last step
+    needs the output layer, which at batch 1 costs as much as the LSTM layers together."""
+    hidden = model.init_hidden(src.size(0))
+    for t in range(src.size(1) - 1):
+        hidden = model.step_state(src[:, t], hidden)
+    return model.step(src[:, -1], hidden)
+
+
 def read_prompt(model, vocab: Vocab, prompt: str):
     """Feed `<eos> + prompt` once: the prompt's words, those unknown to the vocabulary, the last
     logits (1, V) float32 with `<unk>` not yet masked, and the LSTM state."""
@@ -107,9 +116,7 @@ def read_prompt(model, vocab: Vocab, prompt: str):
     ids = [vocab.eos_index] + vocab.encode(words)
     src = torch.tensor([ids], device=model.fc.weight.device)  # (1, T)
     if len(ids) <= _STEP_PROMPT_MAX:
-        hidden = model.init_hidden(1)
-        for t in range(len(ids)):
-            logits, hidden = model.step(src[:, t], hidden)  # (1, V)
+        logits, hidden = _step_through(model, src)  # (1, V)
     else:
         logits, hidden = model.read(src)  # (1, T, V)
         logits = logits[:, -1].float()  # (1, V)
@@ -130,9 +137,7 @@ def read_prompts(model, vocab: Vocab, prompts: list[str]) -> list[tuple[torch.Te
             out[key[1]] = read_prompt(model, vocab, prompts[key[1]])[2:]
             continue
         src = torch.tensor([ids[i] for i in members], device=model.fc.weight.device)  # (b, T)
-        hidden = model.init_hidden(len(members))
-        for t in range(src.size(1)):
-            logits, hidden = model.step(src[:, t], hidden)  # (b, V)
+        logits, hidden = _step_through(model, src)  # (b, V)
         for j, i in enumerate(members):
             out[i] = (logits[j:j + 1], [(h[:, j:j + 1], c[:, j:j + 1]) for h, c in hidden])  # (1, V), (1, 1, H)
     return out

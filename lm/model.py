@@ -173,6 +173,14 @@ class LSTMLanguageModel(nn.Module):
         Equals `read(token[:, None], hidden)`, with one matrix product per layer. The state stays
         float32 even for a bfloat16 model, so long generations do not drift.
         """
+        new_hidden = self.step_state(token, hidden)
+        x = new_hidden[-1][0][0].to(self.fc.weight.dtype)  # (B, H): the last layer's output
+        return self._step_weights.head(x).float(), new_hidden  # (B, V)
+
+    @torch.no_grad()
+    def step_state(self, token: torch.Tensor, hidden: Hidden) -> Hidden:
+        """`step` without the output layer: the new state alone. A prompt's words before its last need
+        no logits, and at batch 1 the output layer is half a step (it reads the V x H matrix)."""
         weights = self._step_weights
         if weights is None or not weights.current(self):
             weights = self._step_weights = StepWeights(self)
@@ -186,7 +194,7 @@ class LSTMLanguageModel(nn.Module):
             h_new = torch.sigmoid(o) * torch.tanh(c_new)  # (B, H)
             new_hidden.append((h_new[None], c_new[None]))
             x = h_new.to(dtype)
-        return weights.head(x).float(), new_hidden  # (B, V)
+        return new_hidden
 
     def __getstate__(self):
         # The packed weights are a cache (and oneDNN's packed tensors cannot be copied or pickled):

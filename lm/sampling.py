@@ -75,7 +75,7 @@ def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """
     top_p, top_ids, rest = ticket_order(probs)
     cdf_top = top_p.cumsum(dim=-1, dtype=torch.float64)  # (B, k)
-    cdf = rest.cumsum(dim=-1, dtype=torch.float64) + cdf_top[:, -1:]  # (B, V): the strip after the k
+    cdf = rest.cumsum(dim=-1, dtype=torch.float64).add_(cdf_top[:, -1:])  # (B, V): the strip after the k
     total = cdf[:, -1]  # (B,)
     if not bool(torch.isfinite(total).all() and (total > 0).all()):
         raise ValueError("the probabilities hold nan or inf, or no mass")

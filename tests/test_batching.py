@@ -297,11 +297,20 @@ def test_bad_arguments_raise_lm_streams_error_to_that_caller_only(model, vocab, 
     same(other["got"], want)
 
 
-def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch):
+def poison(logits: torch.Tensor, how: str) -> torch.Tensor:
+    if how == "nan":
+        return torch.full_like(logits, math.nan)
+    bad = logits.clone()
+    bad[0, 7] = math.inf  # one word's logit: the softmax is nan, as it is in the solo run
+    return bad
+
+
+@pytest.mark.parametrize("how", ["nan", "one +inf"])
+def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch, how):
     read = lm.batching.read_prompts
 
     def poisoned(model, vocab, prompts):
-        return [(torch.full_like(logits, math.nan) if prompt == "poison" else logits, hidden)
+        return [(poison(logits, how) if prompt == "poison" else logits, hidden)
                 for prompt, (logits, hidden) in zip(prompts, read(model, vocab, prompts))]
 
     monkeypatch.setattr(lm.batching, "read_prompts", poisoned)

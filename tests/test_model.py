@@ -210,6 +210,19 @@ def test_step_continues_a_forward_prefix(kind):
     assert (fresh - full[:, 4:]).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_step_state_is_the_state_of_step(kind):
+    """Prompts step through step_state (no output layer) to their last word: the state must be step's, bit for bit."""
+    model = make(kind)
+    hidden = model.init_hidden(3)
+    for token in torch.randint(0, 30, (4, 3)):
+        _, want = model.step(token, hidden)
+        got = model.step_state(token, hidden)
+        for (h1, c1), (h2, c2) in zip(got, want):
+            assert torch.equal(h1, h2) and torch.equal(c1, c2)
+        hidden = got
+
+
 def test_step_cache_follows_weight_updates():
     model = make("plain")
     src = torch.randint(0, 30, (2, 5))

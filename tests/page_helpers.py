@@ -30,3 +30,26 @@ def call(client, *args, api_name, timeout=TIMEOUT):
 def chromium(playwright):
     """Headless Chromium, as every browser test launches it."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def small_text(page, min_px: float, root: str = ".gradio-container .contain") -> list[str]:
+    """Visible text inside `root` (words, and what inputs hold) set smaller than `min_px`: [] when all is larger."""
+    return page.evaluate("""async ([min, selector]) => {
+        const transitions = document.getAnimations().filter((a) => a instanceof CSSTransition);
+        await Promise.all(transitions.map((a) => a.finished));  // sizes after their transitions (which all end)
+        const root = document.querySelector(selector), small = [];
+        const shown = (el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+            return r.width > 0 && r.height > 0 && s.visibility !== "hidden"; };
+        const size = (el) => parseFloat(getComputedStyle(el).fontSize);
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const el = node.parentElement;
+            if (node.textContent.trim() && shown(el) && size(el) < min)
+                small.push(`${size(el)}px "${node.textContent.trim().slice(0, 40)}"`);
+        }
+        const fields = "textarea, select, input:not([type=checkbox], [type=radio], [type=range])";
+        for (const el of root.querySelectorAll(fields)) {
+            if (shown(el) && size(el) < min) small.push(`${size(el)}px ${el.closest("[id]").id} "${el.value}"`);
+        }
+        return small;
+    }""", [min_px, root])

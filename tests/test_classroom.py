@@ -9,6 +9,7 @@ import re
 
 import pytest
 import test_browser
+from page_helpers import small_text
 from playwright.sync_api import expect
 
 import app
@@ -204,47 +205,27 @@ def test_a_result_made_with_old_settings_is_marked(page):
     expect(page.locator("#distribution-plot")).not_to_have_class(re.compile(r"\bstale\b"))
 
 
-def _small_text(page, min_px: float) -> list[str]:
-    """Visible text on the page (words, and what inputs hold) set smaller than `min_px`: [] when all is larger."""
-    return page.evaluate("""(min) => {
-        const root = document.querySelector(".gradio-container .contain"), small = [];
-        const shown = (el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
-            return r.width > 0 && r.height > 0 && s.visibility !== "hidden"; };
-        const size = (el) => parseFloat(getComputedStyle(el).fontSize);
-        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            const el = node.parentElement;
-            if (node.textContent.trim() && shown(el) && size(el) < min)
-                small.push(`${size(el)}px "${node.textContent.trim().slice(0, 40)}"`);
-        }
-        for (const el of root.querySelectorAll("textarea, input[type=number], input[type=text]")) {
-            if (shown(el) && size(el) < min) small.push(`${size(el)}px ${el.closest("[id]").id} "${el.value}"`);
-        }
-        return small;
-    }""", min_px)
-
-
 def test_presentation_mode_enlarges_the_story(page):
     _fresh(page, PROJECTOR)
     _write(page, "5")
     size = lambda: float(page.locator("#story textarea").evaluate("e => getComputedStyle(e).fontSize")[:-2])  # noqa: E731
     before = size()
-    assert _small_text(page, 18) != []  # the laptop page's notes and inputs are 12-14 px: the probe sees them
+    assert small_text(page, 18) != []  # the laptop page's notes and inputs are 12-14 px: the probe sees them
     page.locator("#presentation input").check()
     expect(page.locator(".gradio-container .contain > *").first).to_have_class(re.compile(r"\bpresenting\b"))
     assert size() >= 1.5 * before
     expect(page.locator("#examples")).to_be_hidden()
     # the rest of what the room reads (the prompt, the seed, the temperature's value and its notes, the colour
     # key) is large too: 18 px at least, where the page's laptop text is 12-14 px
-    assert _small_text(page, 18) == []
+    assert small_text(page, 18) == []
     page.locator("#temperature input[type=number]").fill("9")  # a range note, sized by the page's own style
     expect(page.locator("#temperature .range-note")).to_be_visible()
-    assert _small_text(page, 18) == []
+    assert small_text(page, 18) == []
     page.locator("#temperature input[type=number]").fill("0.8")
     page.get_by_role("tab", name="Side by side").click()
     headings = page.locator(".column-heading")
     expect(headings.first).to_have_text("T = 0 · greedy")
     expect(headings.nth(3)).to_have_text("T = 1.5 · hot")
     assert float(headings.first.evaluate("e => getComputedStyle(e).fontSize")[:-2]) >= 28
-    assert _small_text(page, 18) == []
+    assert small_text(page, 18) == []
     page.locator("#presentation input").uncheck()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import export  # noqa: E402
 import lm  # noqa: E402
 from tests.node_helpers import js, need, node  # noqa: E402
+from tests.page_helpers import small_text  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BUNDLED = ROOT / "assets" / "oz-lstm"
@@ -209,6 +210,10 @@ def test_phone_first_screen_and_bad_input(browser, url):
     story = page.locator("#story").bounding_box()
     assert story["y"] + 60 <= 800 and story["width"] <= 375
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for tab in page.get_by_role("tab").all():  # every tab in sight: none scrolled out of the bar
+        box = tab.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (tab.inner_text(), box)
+    assert not page.locator("#presentation").is_visible()  # a phone is not a projector
     for field, value, message in [("#seed", "abc", "Seed must be a whole number from 0 to 4294967295"),
                                   ("#temperature", "9", "Temperature must be a number from 0 to 3.5; got '9'."),
                                   ("#new-tokens", "x", "New tokens must be a whole number from 0 to 300")]:
@@ -222,6 +227,26 @@ def test_phone_first_screen_and_bad_input(browser, url):
     assert "The prompt is 1,001 characters long; the limit is 1,000" in page.inner_text("#message")
     _write(page, "The zzyzx and the qwghlm", 0.8, 5, 3)
     assert "does not know 2 word(s) of the prompt" in page.inner_text("#message")
+    context.close()
+
+
+def test_presentation_mode_makes_all_of_the_page_large(browser, url):
+    context = _offline_context(browser, viewport={"width": 1920, "height": 1080})
+    page = _open(context, url)
+    _write(page, PROMPTS[0], 0.8, 20, 3)
+    size = lambda: float(page.eval_on_selector("#story", "e => getComputedStyle(e).fontSize")[:-2])  # noqa: E731
+    before = size()
+    assert small_text(page, 18, "body") != []  # the laptop page's notes and labels are 12-14 px: the probe sees them
+    page.check("#presentation input")
+    assert size() >= 1.4 * before
+    assert small_text(page, 18, "body") == []
+    assert page.locator("#story").bounding_box()["width"] > 1600  # the whole width of the screen
+    for tab in ("Side by side", "How temperature works"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        assert small_text(page, 18, "body") == [], (tab, small_text(page, 18, "body"))
+    page.uncheck("#presentation input")
+    assert size() == before
     context.close()
 
 

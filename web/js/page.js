@@ -106,6 +106,8 @@ function setupTabs(onHow) {
 }
 
 async function boot() {
+  // Presentation mode: the page is sized in rem, so a larger root font enlarges all of it (style.css).
+  $("#presentation input").addEventListener("change", (e) => document.documentElement.classList.toggle("presenting", e.target.checked));
   await serviceWorker();
   const manifest = await getJSON("manifest.json");
   const [settings, words, tables] = await Promise.all(["settings", "words", "tokenizer"].map((k) => getJSON(manifest.files[k])));

@@ -32,7 +32,7 @@ import torch
 
 from .checks import check_bool, check_int, check_model, check_vocab
 from .generation import Generation, StreamToken, prompt_words, read_prompts, token_ranks
-from .sampling import check_sampling, check_temperature, sample_next_token
+from .sampling import check_sampling, check_temperature, make_generator, sample_next_token
 
 _END = object()  # a row's last message: no more tokens
 UPDATES_PER_SECOND = 100  # lists a second the whole server sends, when many stream (measured: bench/bench_class.py)
@@ -42,11 +42,11 @@ MAX_PACE = 0.25  # seconds: the longest a stream waits between lists, however bu
 class _Row:
     """One request in the batch: its settings, its random stream and the queue its tokens go to."""
 
-    def __init__(self, prompt, device, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
+    def __init__(self, prompt, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
         self.prompt = prompt  # read by the worker as the row joins
         self.logits = self.hidden = None  # then (1, V), per layer (1, 1, H): the prompt's, until the batch holds them
         self.temperature, self.top_k, self.top_p, self.stop_at_eos = temperature, top_k, top_p, stop_at_eos
-        self.generator = torch.Generator(device=device).manual_seed(seed)  # as lm.stream seeds it
+        self.generator = make_generator(seed)  # as lm.stream seeds it
         self.left = max_new_tokens
         self.outbox = queue.SimpleQueue()  # (token, prob, rank), then _END or an exception
         self.ended = threading.Event()  # set with the last message: its reader stops waiting out the interval
@@ -104,7 +104,7 @@ class BatchEngine:
             return
         gen = Generation(prompt, words, temperature=temperature, seed=seed, unknown_words=unknown,
                          display=self.vocab.display)
-        row = _Row(prompt, self.model.fc.weight.device, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
+        row = _Row(prompt, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
         self._enqueue(row)
         with self._lock:
             self._writing += 1

@@ -26,6 +26,7 @@ from .sampling import (
     check_temperatures,
     entropy_bits,
     filter_logits,
+    make_generator,
     pick,
     uniforms,
 )
@@ -175,7 +176,7 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
     gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display)
             for t, s in zip(temps, seeds)]
-    generators = [torch.Generator(device=logits.device).manual_seed(s) for s in seeds]
+    generators = [make_generator(s) for s in seeds]
     rows = list(range(len(temps)))  # rows still writing
     logits = logits.expand(len(rows), -1).clone()  # (B, V): every row starts from the same prompt
     hidden = [(h.expand(-1, len(rows), -1).contiguous(), c.expand(-1, len(rows), -1).contiguous()) for h, c in hidden]

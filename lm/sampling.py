@@ -50,6 +50,13 @@ def filter_logits(logits: torch.Tensor, temperature: torch.Tensor, top_k: int | 
 DRAW_FIRST = 10
 
 
+def make_generator(seed: int) -> torch.Generator:
+    """A row's random stream: a generator seeded with `seed`, on the CPU whatever the model's device. The
+    numbers are drawn into CPU tensors (`uniforms`), which a CUDA generator cannot fill, and so a seed
+    rolls the same numbers on a GPU as on a laptop."""
+    return torch.Generator().manual_seed(seed)
+
+
 def uniforms(generators: Sequence[torch.Generator]) -> torch.Tensor:
     """One random number in [0, 1) per row, from that row's generator: the dice of one step (B,) float64.
 

@@ -22,6 +22,7 @@ from .sampling import (
     check_temperature,
     entropy_bits,
     filter_logits,
+    make_generator,
     pick,
     ticket_order,
     uniforms,
@@ -110,7 +111,7 @@ def _replay(model, vocab, prompt, ids, seed):
     """The logits (1, V) and LSTM state after `prompt` + `ids`, and the row's generator, all as generate
     leaves them there: one roll per step, then the step on the word taken."""
     _, _, logits, hidden = read_prompt(model, vocab, prompt)  # (1, V)
-    dice = torch.Generator(device=logits.device).manual_seed(seed)
+    dice = make_generator(seed)
     for i in ids:
         uniforms([dice])
         logits, hidden = model.step(torch.tensor([i], device=logits.device), hidden)  # (1, V)

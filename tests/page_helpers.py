@@ -49,7 +49,7 @@ def small_text(page, min_px: float, root: str = ".gradio-container .contain") ->
         }
         const fields = "textarea, select, input:not([type=checkbox], [type=radio], [type=range])";
         for (const el of root.querySelectorAll(fields)) {
-            if (shown(el) && size(el) < min) small.push(`${size(el)}px ${el.closest("[id]").id} "${el.value}"`);
+            if (shown(el) && size(el) < min) small.push(`${size(el)}px ${el.closest("[id]")?.id} "${el.value}"`);
         }
         return small;
     }""", [min_px, root])

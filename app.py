@@ -20,6 +20,7 @@ import gradio as gr
 
 import lm
 import page_format as fmt
+from lm.batching import load_off_thread
 from page_actions import (
     CACHE_MAX_AGE,
     CONCURRENCY_LIMIT,
@@ -284,9 +285,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     try:
-        model, vocab = lm.load_pretrained(args.model)
+        model, vocab = load_off_thread(lm.load_pretrained, args.model)  # not in this thread: see load_off_thread
         info = lm.model_info(args.model)
-        ngrams = lm.load_ngram_index(args.model, vocab)  # None when the folder has none
+        ngrams = load_off_thread(lm.load_ngram_index, args.model, vocab)  # None when the folder has none
     except (OSError, ValueError) as e:  # FileNotFoundError is an OSError
         message = " ".join(str(e).split())  # one line, whatever the underlying error printed
         sys.exit(f"app.py: error: cannot load the model {args.model!r}: {message} "

@@ -217,9 +217,9 @@ def engine_alone(model: str, clients: int, tokens: int, temperature: float, spre
     """The same class on `lm.batching.BatchEngine` in this process, with no server: what the model and the
     batch cost, to tell them apart from the server's own overhead. Threads stand for the students."""
     import lm
-    from lm.batching import BatchEngine
+    from lm.batching import BatchEngine, load_off_thread
 
-    engine = BatchEngine(*lm.load_pretrained(model), max_rows=64)
+    engine = BatchEngine(*load_off_thread(lm.load_pretrained, model), max_rows=64)  # as app.py loads it
 
     def write(seed, n):  # (seconds to the first list, to the last), with the page's interval
         start, first = time.perf_counter(), None

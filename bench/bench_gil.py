@@ -2,6 +2,7 @@
 
     python bench/bench_gil.py                 # 32 streams x 100 words, 3 alternating rounds
     python bench/bench_gil.py --duty 0.3      # the neighbour busy 30% of the time
+    python bench/bench_gil.py --load main     # the model loaded in the main thread (not as app.py loads it)
 
 In the server the worker thread shares the process with Gradio's threads (the event loop, the request
 threads), which run Python. Here 32 streams start at once on a `BatchEngine`, and each round runs them
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import lm  # noqa: E402
-from lm.batching import BatchEngine  # noqa: E402
+from lm.batching import BatchEngine, load_off_thread  # noqa: E402
 
 PROMPT = "The Scarecrow walked into the forest, and"
 
@@ -83,10 +84,14 @@ def main(argv=None) -> None:
     parser.add_argument("--duty", type=float, default=0.5, help="share of time the neighbour is busy (default: 0.5)")
     parser.add_argument("--on", type=float, default=1.0, help="ms the neighbour spins each time (default: 1)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is kept (default: 3)")
+    parser.add_argument("--load", choices=["thread", "main"], default="thread",
+                        help="load the model in a short-lived thread, as app.py does (lm.batching.load_off_thread), "
+                             "or in the main thread (default: thread)")
     args = parser.parse_args(argv)
     if not 0 < args.duty <= 1 or min(args.clients, args.tokens, args.rounds) < 1 or args.on <= 0:
         parser.error("--duty must be in (0, 1]; --clients, --tokens, --rounds at least 1; --on above 0")
-    engine = BatchEngine(*lm.load_pretrained(args.model), max_rows=64)
+    load = (lambda name: load_off_thread(lm.load_pretrained, name)) if args.load == "thread" else lm.load_pretrained
+    engine = BatchEngine(*load(args.model), max_rows=64)
     class_of(engine, args.clients, 5)  # warm up
     kinds = ("alone", "thread", "process")
     runs = {k: [] for k in kinds}
@@ -94,8 +99,11 @@ def main(argv=None) -> None:
         for kind in kinds:
             runs[kind].append(with_neighbour(kind, engine, args))
     median = {k: {m: sorted(r[m] for r in rs)[len(rs) // 2] for m in rs[0]} for k, rs in runs.items()}
+    where = "a short-lived thread" if args.load == "thread" else "the main thread"
     print(f"{args.clients} streams x {args.tokens} words; the neighbour busy {100 * args.duty:.0f}% "
-          f"({args.on:g} ms on); median of {args.rounds} alternating rounds")
+          f"({args.on:g} ms on); model loaded in {where}; median of {args.rounds} alternating rounds")
+    lone = sorted(class_of(engine, 1, args.tokens)["p95_last_s"] for _ in range(5))[2]
+    print(f"  one stream alone: last word {lone:.3f} s")
     for kind in kinds:
         m, a = median[kind], median["alone"]
         print(f"  {kind:8s} p95 last word {m['p95_last_s']:.2f} s ({m['p95_last_s'] / a['p95_last_s']:.2f}x)   "

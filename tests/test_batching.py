@@ -8,6 +8,8 @@ streams genuinely overlap (the tiny model would otherwise finish a stream before
 
 import math
 import random
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -248,6 +250,29 @@ def test_an_abandoned_stream_leaves_the_batch(model, vocab, monkeypatch):
     next(endless)
     del endless  # garbage collected: closed
     wait_idle(engine)
+
+
+def test_load_off_thread_runs_the_load_elsewhere_and_hands_back_its_result_or_its_error():
+    here = threading.get_ident()
+    assert lm.batching.load_off_thread(lambda a, b=0: (a + b, threading.get_ident()), 1, b=2)[0] == 3
+    assert lm.batching.load_off_thread(threading.get_ident) != here
+    with pytest.raises(FileNotFoundError, match="no such model"):
+        lm.batching.load_off_thread(lm.load_pretrained, "/no such model")
+
+
+def test_a_program_that_exits_while_the_batch_writes_exits_at_once_and_cleanly():
+    """Streams still writing when the program ends (here one kept but no longer read): the worker stops
+    at its next step, and the process exits 0, without "terminate called" (a daemon worker ended inside a
+    torch call aborts the process)."""
+    script = (f"import lm, lm.batching; model, vocab = lm.load_pretrained({str(BUNDLED)!r}); "
+              "engine = lm.batching.BatchEngine(model, vocab); "
+              "kept = [engine.stream('The lion', max_new_tokens=10**6, seed=s, stop_at_eos=False) for s in range(8)]; "
+              "[next(k) for k in kept]; print('exiting', flush=True)")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "exiting"), done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
+    assert time.monotonic() - start < 60  # not the 10**6 words
 
 
 def test_rows_are_bounded_and_later_streams_wait_their_turn(model, vocab, monkeypatch):

@@ -250,6 +250,20 @@ def test_presentation_mode_makes_all_of_the_page_large(browser, url):
     context.close()
 
 
+def test_side_by_side_columns_are_headed_as_on_the_gradio_page(browser, url):
+    context = _offline_context(browser, viewport={"width": 1280, "height": 800})
+    page = _open(context, url)
+    page.click("#tab-side-by-side")
+    headings = [page.inner_text(f"#column-heading-{i}") for i in range(4)]
+    assert headings == ["T = 0 · greedy", "T = 0.5 · cold", "T = 1 · as learned", "T = 1.5 · hot"]  # test_classroom's
+    typed_and_shown = [("2.5", "T = 2.5 · very hot"), ("0.74", "T = 0.74 · cold"), ("x", ""),
+                       ("1.25", "T = 1.25 · as learned")]
+    for typed, heading in typed_and_shown:
+        page.fill("#column-temperature-3", typed)
+        assert page.inner_text("#column-heading-3") == heading, typed
+    context.close()
+
+
 def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled):
     """Greedy: every word is the model's 1st choice (rank bin r0); its probability bin and tip as page_format's."""
     import page_format

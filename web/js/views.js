@@ -17,6 +17,14 @@ function readShared(app) {
   return { prompt, seed };
 }
 
+// "T = 0 · greedy" over a Side by side column, as the Gradio page heads its columns (assets/page/page.js)
+export function columnHeading(value) {
+  const t = Number(value);
+  if (String(value).trim() === "" || !Number.isFinite(t)) return "";
+  const name = t === 0 ? "greedy" : t < 0.75 ? "cold" : t <= 1.25 ? "as learned" : t <= 2 ? "hot" : "very hot";
+  return `T = ${t} · ${name}`;
+}
+
 export function sliders(settings) {
   const { limits: L, defaults: D } = settings;
   const make = (id, options) => new Slider(document.querySelector(`[data-slider="${id}"]`), options);
@@ -36,10 +44,15 @@ export function sliders(settings) {
       value: Math.min(D.top_words, L.max_top_words) }),
     columns: settings.side_by_side_temperatures.map((t, i) => {
       const host = document.createElement("div");
-      host.innerHTML = `<div data-slider="column-temperature-${i}"></div><div id="column-text-${i}" class="story"></div>`;
+      host.innerHTML = `<h3 class="column-heading" id="column-heading-${i}"></h3>` +
+        `<div data-slider="column-temperature-${i}"></div><div id="column-text-${i}" class="story"></div>`;
       $("#columns").append(host);
-      return make(`column-temperature-${i}`, { label: "Temperature", min: 0, max: L.max_temperature, step: 0.05,
+      const slider = make(`column-temperature-${i}`, { label: "Temperature", min: 0, max: L.max_temperature, step: 0.05,
         value: Math.min(t, L.max_temperature) });
+      const heading = () => { $(`#column-heading-${i}`).textContent = columnHeading(slider.box.value); };
+      for (const input of [slider.box, slider.range]) input.addEventListener("input", heading);
+      heading();
+      return slider;
     }),
   };
 }

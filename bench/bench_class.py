@@ -46,6 +46,12 @@ from bench_app import PROMPT, free_port, percentile, start_server, stop_server, 
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"p95_first_s": 0.5, "p95_last_over_lone": 3.0}
+# --own-prompts: each student writes from the board's prompt and one word of their own, so that no two
+# Writes share a prompt (the engine reads a prompt once, lm.prompt_cache): students 0-31 take words 0-31,
+# the lone client's runs 32-37, its warm-up 39.
+OWN_WORDS = ("then when she he they it so at the in on for as with if all there yet now soon again still also "
+             "just only once while before after because though until since or nor we you her his them this that "
+             "what").split()
 # Profile buckets: the first whose test holds for a frame of a sample's stack wins (func, file).
 # py-spy --nonblocking also samples threads that wait (the event loop in epoll, a worker thread on a
 # condition): those are set apart by their innermost frame, as idle.
@@ -162,12 +168,18 @@ def summarise(runs: list[dict], starts: list[float], clients: int, tokens: int, 
             "words_per_s": len(done) * tokens / wall, "server_cpu_s": cpu[0], "clients_cpu_s": cpu[1]}
 
 
-def write_inputs(tokens: int, seed: int, temperature: float) -> list:
+def prompt_of(who: int | None) -> str:
+    """The board's prompt, or (--own-prompts) student `who`'s own: the board's and OWN_WORDS[who]."""
+    return PROMPT if who is None else f"{PROMPT} {OWN_WORDS[who]}"
+
+
+def write_inputs(tokens: int, seed: int, temperature: float, prompt: str = PROMPT) -> list:
     """/generate's inputs as the page sends them: prompt, temperature, top-k, top-p, new words, seed, stop."""
-    return [PROMPT, temperature, 0, 1.0, tokens, str(seed), False]
+    return [prompt, temperature, 0, 1.0, tokens, str(seed), False]
 
 
-async def _write(page, fn: int, tokens: int, seed: int, temperature: float, at: float | None = None) -> dict:
+async def _write(page, fn: int, tokens: int, seed: int, temperature: float, at: float | None = None,
+                 prompt: str = PROMPT) -> dict:
     """One student presses Write (at perf_counter `at`, if given): first and last word from the press."""
     if at is not None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
@@ -179,7 +191,7 @@ async def _write(page, fn: int, tokens: int, seed: int, temperature: float, at: 
             run["first_s"] = now - run["start"]
 
     try:
-        outputs = await page.run(fn, write_inputs(tokens, seed, temperature), on_update)
+        outputs = await page.run(fn, write_inputs(tokens, seed, temperature, prompt), on_update)
         run["last_s"] = time.perf_counter() - run["start"]
         if new_tokens(outputs[1]) != tokens:
             run["error"] = f"got {new_tokens(outputs[1])} new words, wanted {tokens}"
@@ -195,8 +207,10 @@ async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -
     try:
         fn, _ = event_of(pages[0].config, api_name="generate")
         solo = pages[-1]
-        await _write(solo, fn, 5, 0, args.temperature)  # warm up
-        runs = [await _write(solo, fn, args.tokens, 500 + r, args.temperature) for r in range(args.lone_repeats)]
+        own = (lambda i: prompt_of(i)) if args.own_prompts else (lambda i: PROMPT)
+        await _write(solo, fn, 5, 0, args.temperature, prompt=own(39))  # warm up
+        runs = [await _write(solo, fn, args.tokens, 500 + r, args.temperature, prompt=own(32 + r))
+                for r in range(args.lone_repeats)]
         firsts, lasts = sorted(r["first_s"] or 0 for r in runs), sorted(r["last_s"] or 0 for r in runs)
         lone_result = {"first_s": firsts[len(runs) // 2], "last_s": lasts[len(runs) // 2],
                        "updates": runs[0]["updates"], "errors": sum(r["error"] is not None for r in runs)}
@@ -205,7 +219,7 @@ async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -
         t0 = time.perf_counter() + 0.2
         cpu0, self0 = cpu_seconds(server_pid), time.process_time()
         runs = await asyncio.gather(*(_write(page, fn, args.tokens, 1000 + i, args.temperature,
-                                             t0 + args.spread * i / args.clients)
+                                             t0 + args.spread * i / args.clients, own(i))
                                       for i, page in enumerate(pages[:args.clients])))
         cpu = (cpu_seconds(server_pid) - cpu0, time.process_time() - self0)
     finally:
@@ -213,7 +227,7 @@ async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -
     return lone_result, summarise(runs, [r["start"] for r in runs], args.clients, args.tokens, cpu)
 
 
-def engine_alone(model: str, clients: int, tokens: int, temperature: float, spread: float) -> dict:
+def engine_alone(model: str, clients: int, tokens: int, temperature: float, spread: float, own: bool = False) -> dict:
     """The same class on `lm.batching.BatchEngine` in this process, with no server: what the model and the
     batch cost, to tell them apart from the server's own overhead. Threads stand for the students."""
     import lm
@@ -221,20 +235,20 @@ def engine_alone(model: str, clients: int, tokens: int, temperature: float, spre
 
     engine = BatchEngine(*load_off_thread(lm.load_pretrained, model), max_rows=64)  # as app.py loads it
 
-    def write(seed, n):  # (seconds to the first list, to the last), with the page's interval
+    def write(seed, n, who):  # (seconds to the first list, to the last), with the page's interval
         start, first = time.perf_counter(), None
-        for _ in engine.chunks(PROMPT, max_new_tokens=n, temperature=temperature, seed=seed, stop_at_eos=False,
-                               interval=0.1):
+        for _ in engine.chunks(prompt_of(who if own else None), max_new_tokens=n, temperature=temperature,
+                               seed=seed, stop_at_eos=False, interval=0.1):
             first = first or time.perf_counter() - start
         return first, time.perf_counter() - start
 
-    write(0, 5)  # warm up
-    solo = sorted(write(500 + r, tokens)[1] for r in range(3))[1]
+    write(0, 5, 39)  # warm up
+    solo = sorted(write(500 + r, tokens, 32 + r)[1] for r in range(3))[1]
     runs, t0 = [None] * clients, time.perf_counter() + 0.1
 
     def student(i):
         time.sleep(max(0.0, t0 + spread * i / clients - time.perf_counter()))
-        runs[i] = write(1000 + i, tokens)
+        runs[i] = write(1000 + i, tokens, i)
 
     threads = [threading.Thread(target=student, args=(i,)) for i in range(clients)]
     for th in threads:
@@ -301,6 +315,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "with its threads (default: page)")
     parser.add_argument("--cold", action="store_true",
                         help="page client: do not open the pages first, so each Write also makes its session")
+    parser.add_argument("--own-prompts", action="store_true",
+                        help="page client: each student adds a word of their own to the prompt, so that no two "
+                             "Writes share one (the engine reads each distinct prompt once)")
     parser.add_argument("--clients", type=int, default=32, help="students pressing Write (default: 32)")
     parser.add_argument("--tokens", type=int, default=100, help="new words each (default: 100)")
     parser.add_argument("--temperature", type=float, default=1.0, help="(default: 1)")
@@ -314,6 +331,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable (default: on PATH)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
+    if args.own_prompts and (args.client != "page" or args.clients > 32 or args.lone_repeats > 6):
+        parser.error("--own-prompts is for the page client, with at most 32 clients and 6 lone repeats")
     if min(args.clients, args.tokens, args.lone_repeats) < 1 or args.spread < 0:
         parser.error("--clients, --tokens and --lone-repeats must be at least 1, --spread at least 0")
     if any("=" not in kv for kv in args.app_env):
@@ -327,6 +346,7 @@ def report(results: dict) -> None:
     solo, crowd = results["lone"], results["class"]
     ratio = crowd["p95_last_s"] / solo["last_s"] if crowd["p95_last_s"] else float("inf")
     pages = "" if results["client"] != "page" else " (pages not opened first)" if results["cold"] else " (pages open)"
+    pages += ", each student's own prompt" if results.get("own_prompts") else ""
     print(f"app {results['app']} {' '.join(results['app_env'])} | clients: {results['client']}{pages} | "
           f"{os.cpu_count()} CPUs | "
           f"load average before {results['load_average'][0]:.2f}")
@@ -366,7 +386,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     env = dict(kv.split("=", 1) for kv in args.app_env)
     results = {"app": str(args.app), "app_env": args.app_env, "client": args.client, "cold": args.cold,
-               "model": args.model, "tokens": args.tokens,
+               "own_prompts": args.own_prompts, "model": args.model, "tokens": args.tokens,
                "temperature": args.temperature, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
     port = free_port()
     proc, url, _ = start_server(args.model, port, args.start_timeout, app=args.app, env=env)
@@ -396,7 +416,8 @@ def main(argv=None) -> dict:
         stop_server(proc)
         shutil.rmtree(profile.parent, ignore_errors=True)
     if not args.no_engine:  # after the server has gone: nothing else on the cores
-        results["engine_alone"] = engine_alone(args.model, args.clients, args.tokens, args.temperature, args.spread)
+        results["engine_alone"] = engine_alone(args.model, args.clients, args.tokens, args.temperature, args.spread,
+                                               args.own_prompts)
     report(results)
     write_json(args.json, results)
     return results

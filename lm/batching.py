@@ -12,8 +12,9 @@ of each per call), through the same sampling functions. Only the model steps are
 step's rows do not depend on each other (tests/test_batching.py checks this against `lm.stream`).
 
 The worker reads the prompts too, as their rows join: those of one length in one batch
-(`lm.generation.read_prompts`). A class's 32 prompts, read each in its own request thread, were
-~220 single steps fighting for 2 cores and the GIL: the p95 student waited ~2 s for a first word.
+(`lm.generation.read_prompts`), and each distinct prompt once (`lm.prompt_cache`). A class's 32 prompts,
+read each in its own request thread, were ~220 single steps fighting for 2 cores and the GIL: the p95
+student waited ~2 s for a first word.
 
 Arguments and prompts are checked in the caller's thread, so a bad request raises its ValueError
 to its caller alone; a row whose logits go bad fails alone; a failed prompt read or batched
@@ -32,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from .checks import check_bool, check_int, check_model, check_vocab
-from .generation import Generation, StreamToken, prompt_words, read_prompts, token_ranks
+from .generation import Generation, StreamToken, prompt_words, token_ranks
+from .prompt_cache import PromptCache
 from .sampling import check_sampling, check_temperature, make_generator, sample_next_token
 
 _END = object()  # a row's last message: no more tokens
@@ -89,6 +91,7 @@ class BatchEngine:
         self._waiting: deque[_Row] = deque()  # read, not yet in the batch
         self._worker: threading.Thread | None = None  # alive while there is work; started on demand
         self._writing = 0  # streams between their first row and their last list
+        self._prompts = PromptCache(model, vocab)  # the worker's alone
         # Counters for benches: batched steps, rows stepped, the largest batch, seconds in each part.
         self.stats = {"steps": 0, "rows": 0, "peak_rows": 0, "step_s": 0.0, "sample_s": 0.0}
 
@@ -200,19 +203,19 @@ class BatchEngine:
                 rows, logits, hidden = [], None, None
 
     def _read(self, joining: list[_Row]) -> list[_Row]:
-        """Read the prompts of the rows about to join, in one batch per prompt length (read_prompts);
-        if that fails, the rows joining fail, and the batch goes on."""
+        """Read the prompts of the rows about to join, in one batch per prompt length (read_prompts), each
+        distinct prompt once (PromptCache); if that fails, the rows joining fail, and the batch goes on."""
         joining = [row for row in joining if not row.cancelled]
         if not joining:
             return []
         try:
-            read = read_prompts(self.model, self.vocab, [row.prompt for row in joining])
+            read = self._prompts.read([row.prompt for row in joining])
         except Exception as e:
             for row in joining:
                 row.finish(e)
             return []
         for row, (logits, hidden) in zip(joining, read):
-            row.logits, row.hidden = logits, hidden
+            row.logits, row.hidden = logits, hidden  # shared with the cache: _join copies them into the batch
         return joining
 
     @staticmethod

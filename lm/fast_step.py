@@ -66,12 +66,15 @@ class StepWeights:
                 for layer in model.lstm
             ]
             self.head = PackedLinear(model.fc.weight.detach(), model.fc.bias.detach())  # (V, H)
-        self.key = self._key(model)
-
-    @staticmethod
-    def _key(model) -> tuple:
-        params = [p for lstm in model.lstm for p in lstm.parameters()] + [model.fc.weight, model.fc.bias]
-        return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        self.key = weights_key(model)
 
     def current(self, model) -> bool:
-        return self.key == self._key(model)
+        return self.key == weights_key(model)
+
+
+def weights_key(model) -> tuple:
+    """Changes whenever a step's weights do: an optimiser step, `load_state_dict`, an in-place edit
+    through the tensor, or `.to()`. What was computed with equal keys still holds."""
+    params = [p for lstm in model.lstm for p in lstm.parameters()]
+    params += [model.embedding.weight, model.fc.weight, model.fc.bias]
+    return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)

@@ -19,6 +19,7 @@ import torch
 
 import lm
 import lm.batching
+import lm.prompt_cache
 from lm.batching import BatchEngine
 
 LONG_PROMPT = "the fox said , where is the small green kettle and the brass owl on the red gate ?"
@@ -131,7 +132,7 @@ def test_prompts_read_together_equal_each_read_alone(model, vocab):
 
 
 def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, vocab, monkeypatch):
-    step, read, steps, reads = model.step, lm.batching.read_prompts, [], []
+    step, read, steps, reads = model.step, lm.prompt_cache.read_prompts, [], []
 
     def recorded_step(token, hidden):
         steps.append(threading.current_thread().name)
@@ -142,10 +143,11 @@ def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, voc
         reads.append((threading.current_thread().name, len(prompts)))
         return read(model, vocab, prompts)
 
-    cases = [("the owl", 10, 1.0, None, None, seed, False) for seed in range(8)]
+    prompts = ["the owl", "the kettle", "the gate", "a fox", "the red gate", "green owl", "I ran", "the lion"]
+    cases = [(prompt, 10, 1.0, None, None, seed, False) for seed, prompt in enumerate(prompts)]
     want = [solo(model, vocab, case) for case in cases]
     monkeypatch.setattr(model, "step", recorded_step)
-    monkeypatch.setattr(lm.batching, "read_prompts", recorded_read)
+    monkeypatch.setattr(lm.prompt_cache, "read_prompts", recorded_read)
     engine = BatchEngine(model, vocab)
     busy = engine.stream("the fox", 30, seed=0, stop_at_eos=False)
     next(busy)  # the batch is stepping when the class joins
@@ -155,6 +157,30 @@ def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, voc
         same(g, w)
     assert set(steps) == {"lm-batch"} and {name for name, _ in reads} == {"lm-batch"}  # none in a caller's thread
     assert sum(n for _, n in reads) == 9 and max(n for _, n in reads) > 1  # prompts joining together: one read
+
+
+def test_a_class_on_one_prompt_reads_it_once_until_the_weights_change(model, vocab, monkeypatch):
+    read, reads = lm.prompt_cache.read_prompts, []
+
+    def recorded_read(model, vocab, prompts):
+        reads.append(list(prompts))
+        return read(model, vocab, prompts)
+
+    monkeypatch.setattr(lm.prompt_cache, "read_prompts", recorded_read)
+    slow_steps(model, monkeypatch)
+    engine = BatchEngine(model, vocab)
+    cases = [("the owl", 15, 1.0, None, None, seed, False) for seed in range(6)] + [CASES[2]]
+    want = [solo(model, vocab, case) for case in cases]
+    for g, w in zip(run_together(engine, cases, [0.0, 0.01, 0.0, 0.02, 0.0, 0.01, 0.0]), want):
+        same(g, w)  # rows handed one read, each written as if alone
+    for g, w in zip(run_together(engine, cases[:2], [0.0, 0.0]), want[:2]):  # a later class, the same prompt
+        same(g, w)
+    assert sorted(p for r in reads for p in r) == ["A small fox", "the owl"]
+    with torch.no_grad():
+        model.lstm[0].weight_hh_l0.mul_(0.5)  # new weights: an old read would write the old model's text
+    case = ("the owl", 15, 1.0, None, None, 0, False)
+    same(run_together(engine, [case], [0.0])[0], solo(model, vocab, case))
+    assert sorted(p for r in reads for p in r) == ["A small fox", "the owl", "the owl"]
 
 
 def test_many_rounds_of_random_streams(model, vocab, monkeypatch):
@@ -332,13 +358,13 @@ def poison(logits: torch.Tensor, how: str) -> torch.Tensor:
 
 @pytest.mark.parametrize("how", ["nan", "one +inf"])
 def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch, how):
-    read = lm.batching.read_prompts
+    read = lm.prompt_cache.read_prompts
 
     def poisoned(model, vocab, prompts):
         return [(poison(logits, how) if prompt == "poison" else logits, hidden)
                 for prompt, (logits, hidden) in zip(prompts, read(model, vocab, prompts))]
 
-    monkeypatch.setattr(lm.batching, "read_prompts", poisoned)
+    monkeypatch.setattr(lm.prompt_cache, "read_prompts", poisoned)
     want = [solo(model, vocab, case) for case in CASES[:4]]
     slow_steps(model, monkeypatch)
     engine = BatchEngine(model, vocab)

@@ -1,0 +1,35 @@
+"""Prompts read once: a class mostly writes from the one prompt on the board, so the batch's worker keeps
+the last prompts' reads (`lm.generation.read_prompts`) and hands each row a read it has already made.
+A read is only kept for the weights it was made with (lm.fast_step.weights_key)."""
+
+from collections import OrderedDict
+
+from .fast_step import weights_key
+from .generation import read_prompts
+
+PROMPT_CACHE = 64  # prompts kept, the least recently used dropped first (~30 kB each with the bundled model)
+
+
+class PromptCache:
+    """`read_prompts(model, vocab, prompts)`, each distinct prompt read once while the weights stay the same."""
+
+    def __init__(self, model, vocab, size: int = PROMPT_CACHE):
+        self.model, self.vocab, self.size = model, vocab, size
+        self._reads: OrderedDict = OrderedDict()  # prompt -> (logits (1, V), per layer (h, c) (1, 1, H))
+        self._key = None
+
+    def read(self, prompts: list[str]) -> list[tuple]:
+        """Each prompt's logits (1, V) and state, as read_prompts gives them. The same tensors go to every
+        caller of one prompt: they are to be copied (the batch's torch.cat does), not written to."""
+        if (key := weights_key(self.model)) != self._key:
+            self._reads.clear()
+            self._key = key
+        new = list(dict.fromkeys(p for p in prompts if p not in self._reads))
+        for prompt, (logits, hidden) in zip(new, read_prompts(self.model, self.vocab, new)):
+            self._reads[prompt] = logits.clone(), [(h.clone(), c.clone()) for h, c in hidden]  # not views of a batch
+        for prompt in prompts:
+            self._reads.move_to_end(prompt)
+        out = [self._reads[p] for p in prompts]
+        while len(self._reads) > self.size:
+            self._reads.popitem(last=False)
+        return out

@@ -40,7 +40,7 @@ from page_input import named_errors
 from page_lessons import lesson_box, lessons_tab
 from page_link import link_events
 from page_sampler import sampler_tab
-from page_server import trim_memory_every
+from page_server import steady_server
 from page_strip import INSPECT_JS, inspect_on_click
 from page_wholetext import WholeTexts, wholetext_tab
 from space_gpu import device
@@ -250,9 +250,9 @@ def build_demo(model, vocab, info: dict | None = None, ngrams=None) -> gr.Blocks
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False, **kwargs):
     """Queue on, with this app's limits and look, then start the server."""
+    steady_server(TRIM_SECONDS)  # before demo.queue(), which reads Gradio's analytics settings
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     options = {"state_session_capacity": MAX_SESSIONS, "max_file_size": 0, **kwargs}  # the page takes no uploads
-    trim_memory_every(TRIM_SECONDS)
     return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, js=JS,
                        **options)
 

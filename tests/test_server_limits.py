@@ -79,3 +79,15 @@ def test_freed_memory_is_handed_back_while_serving(server):
 
     assert any(t.name == "malloc-trim" and t.is_alive() for t in threading.enumerate())
     assert page_server.trim_memory_every(3600) is True  # this machine's C library is glibc
+
+
+def test_gradio_does_not_sum_up_its_analytics_after_every_event(server):
+    """Gradio's queue sums its kept events' timings with pandas when each ends, for a monitoring page the app
+    never serves; the launched app keeps 100 and sums once per 1,000 events (page_server.GRADIO_ANALYTICS)."""
+    demo, url, _ = server
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for i in range(3):
+            assert "event: complete" in _call(http, url, "generate", ["the lion", 1.0, 0, 1.0, 3, str(i), False])
+    queue = demo._queue  # read, not changed: Gradio has no public view of these
+    assert queue.events_recorded >= 3 and queue.cached_event_analytics_summary == {"functions": {}}
+    assert queue.ANALYTICS_MAX_EVENTS == 100

@@ -7,8 +7,8 @@
 This file lays out the page and wires its events. What the buttons do, and the page's limits, are in
 `page_actions`, which calls `lm` for all model work; `page_input` reads what Gradio's components cannot
 check (the prompt, the seed) and words every error; `page_format` turns results into what the
-components show; `page_link` puts the settings in the page's address; the long texts are in assets/page/. The
-model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
+components show; `page_link` puts the settings in the page's address; `page_theme` is its look; the long texts
+are in assets/page/. The model is loaded only in `main()`, so tests can give `build_demo` a tiny one.
 """
 
 import argparse
@@ -42,12 +42,13 @@ from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import steady_server
 from page_strip import INSPECT_JS, inspect_on_click
+from page_theme import CSS, JS, THEME
 from page_wholetext import WholeTexts, wholetext_tab
 from space_gpu import device
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
-PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown) and its style sheet
+PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown)
 
 
 # ------------------------------------------------------------------------------------- layout
@@ -57,10 +58,6 @@ DEFAULT_NEW_TOKENS = fmt.SETTINGS["defaults"]["new_tokens"]
 SIDE_BY_SIDE_TEMPERATURES = tuple(fmt.SETTINGS["side_by_side_temperatures"])  # greedy, cold, as learned, hot
 PLOT_TEMPERATURE_CHOICES = tuple(t for t in fmt.SETTINGS["plot_temperature_choices"] if t <= MAX_TEMPERATURE)
 DEFAULT_PLOT_TEMPERATURES = [t for t in fmt.SETTINGS["default_plot_temperatures"] if t <= MAX_TEMPERATURE]
-
-THEME = gr.themes.Default(primary_hue="orange", secondary_hue="blue")
-CSS = (PAGE_TEXT / "style.css").read_text(encoding="utf-8") + fmt.palette_css()  # word colours: settings.json
-JS = (PAGE_TEXT / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation
 
 
 # ------------------------------------------------------------------------------------- the page

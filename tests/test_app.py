@@ -619,3 +619,26 @@ def test_a_request_with_too_few_or_too_many_values_is_told_how_many(served, endp
         event = http.post(f"{served[3]}gradio_api/call/{endpoint}", json={"data": data}).json()["event_id"]
         stream = http.get(f"{served[3]}gradio_api/call/{endpoint}/{event}").text
     assert "event: error" in stream and message in stream
+
+
+def test_every_font_face_the_page_declares_holds_every_letter(served):
+    """A face missing letters is filled in from another: Gradio's own SemiBold files hold only "A", "B" and a few
+    more, so its default theme's bold text mixed two faces ("Be the sampler" with a thin B). Fetched from the
+    server as a browser does: theme.css's @font-face rules, then each font file."""
+    import io
+    import re
+    import string
+
+    import httpx
+    from fontTools.ttLib import TTFont
+
+    url = served[3]
+    css = httpx.get(f"{url}theme.css", timeout=TIMEOUT).text
+    faces = re.findall(r"@font-face\s*{[^}]*?url\('([^']+)'\)[^}]*?font-weight:\s*(\d+)", css)
+    assert len(faces) == 4 and "400" in {w for _, w in faces}, faces  # text and mono, regular and bold
+    for path, weight in faces:
+        data = httpx.get(url + path, timeout=TIMEOUT)
+        assert data.status_code == 200, path
+        letters = TTFont(io.BytesIO(data.content)).getBestCmap()
+        missing = [c for c in string.ascii_letters + string.digits + ".,;:!?'\"()-" if ord(c) not in letters]
+        assert missing == [], f"{path} (weight {weight}) lacks {''.join(missing)}"

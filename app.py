@@ -42,13 +42,12 @@ from page_link import link_events
 from page_sampler import sampler_tab
 from page_server import steady_server
 from page_strip import INSPECT_JS, inspect_on_click
-from page_theme import CSS, JS, THEME
+from page_theme import CSS, JS, PAGE, THEME
 from page_wholetext import WholeTexts, wholetext_tab
 from space_gpu import device
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
-PAGE_TEXT = HERE / "assets" / "page"  # the page's long texts (markdown)
 
 
 # ------------------------------------------------------------------------------------- layout
@@ -62,7 +61,7 @@ DEFAULT_PLOT_TEMPERATURES = [t for t in fmt.SETTINGS["default_plot_temperatures"
 
 # ------------------------------------------------------------------------------------- the page
 def page_text(name: str) -> str:
-    return (PAGE_TEXT / f"{name}.md").read_text(encoding="utf-8")
+    return (PAGE / f"{name}.md").read_text(encoding="utf-8")
 
 
 def playground_tab(actions: Actions, prompt, seed) -> dict:

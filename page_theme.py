@@ -1,12 +1,10 @@
 """The Gradio page's look: its theme (colours and fonts), its style sheet and its script (assets/page/)."""
 
-from pathlib import Path
-
 import gradio as gr
 
 import page_format as fmt
 
-PAGE = Path(__file__).resolve().parent / "assets" / "page"
+PAGE = fmt.ASSETS / "page"  # the style sheet and script here; the page's long texts (markdown) too
 
 
 def _font(name: str, *fallbacks: str) -> tuple:

@@ -168,9 +168,9 @@ def summarise(runs: list[dict], starts: list[float], clients: int, tokens: int, 
             "words_per_s": len(done) * tokens / wall, "server_cpu_s": cpu[0], "clients_cpu_s": cpu[1]}
 
 
-def prompt_of(who: int | None) -> str:
-    """The board's prompt, or (--own-prompts) student `who`'s own: the board's and OWN_WORDS[who]."""
-    return PROMPT if who is None else f"{PROMPT} {OWN_WORDS[who]}"
+def prompt_of(who: int, own: bool) -> str:
+    """The board's prompt, or (`own`, --own-prompts) student `who`'s own: the board's and OWN_WORDS[who]."""
+    return f"{PROMPT} {OWN_WORDS[who]}" if own else PROMPT
 
 
 def write_inputs(tokens: int, seed: int, temperature: float, prompt: str = PROMPT) -> list:
@@ -207,9 +207,9 @@ async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -
     try:
         fn, _ = event_of(pages[0].config, api_name="generate")
         solo = pages[-1]
-        own = (lambda i: prompt_of(i)) if args.own_prompts else (lambda i: PROMPT)
-        await _write(solo, fn, 5, 0, args.temperature, prompt=own(39))  # warm up
-        runs = [await _write(solo, fn, args.tokens, 500 + r, args.temperature, prompt=own(32 + r))
+        own = args.own_prompts
+        await _write(solo, fn, 5, 0, args.temperature, prompt=prompt_of(39, own))  # warm up
+        runs = [await _write(solo, fn, args.tokens, 500 + r, args.temperature, prompt=prompt_of(32 + r, own))
                 for r in range(args.lone_repeats)]
         firsts, lasts = sorted(r["first_s"] or 0 for r in runs), sorted(r["last_s"] or 0 for r in runs)
         lone_result = {"first_s": firsts[len(runs) // 2], "last_s": lasts[len(runs) // 2],
@@ -219,7 +219,7 @@ async def _pages_lone_and_class(url: str, args, server_pid: int, between=None) -
         t0 = time.perf_counter() + 0.2
         cpu0, self0 = cpu_seconds(server_pid), time.process_time()
         runs = await asyncio.gather(*(_write(page, fn, args.tokens, 1000 + i, args.temperature,
-                                             t0 + args.spread * i / args.clients, own(i))
+                                             t0 + args.spread * i / args.clients, prompt_of(i, own))
                                       for i, page in enumerate(pages[:args.clients])))
         cpu = (cpu_seconds(server_pid) - cpu0, time.process_time() - self0)
     finally:
@@ -237,7 +237,7 @@ def engine_alone(model: str, clients: int, tokens: int, temperature: float, spre
 
     def write(seed, n, who):  # (seconds to the first list, to the last), with the page's interval
         start, first = time.perf_counter(), None
-        for _ in engine.chunks(prompt_of(who if own else None), max_new_tokens=n, temperature=temperature,
+        for _ in engine.chunks(prompt_of(who, own), max_new_tokens=n, temperature=temperature,
                                seed=seed, stop_at_eos=False, interval=0.1):
             first = first or time.perf_counter() - start
         return first, time.perf_counter() - start

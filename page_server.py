@@ -1,14 +1,18 @@
 """What keeps the page's server the same size, and as quick, over a term of requests.
 
-Gradio's own limits (sessions kept, upload size, cache age) are set in `app.launch`. What they cannot
-do: glibc keeps memory that Python and torch have freed in its arenas (one per thread that ever
-allocated, and a Gradio server runs many), so a server's resident size creeps up for hours after its
-live objects stop growing. `malloc_trim(0)` hands that memory back, and fewer arenas hold less of it; measured with
-`python bench/bench_soak.py` (the figure is in the README).
+Gradio's own limits (sessions kept, upload size, cache age) are set in `app.launch`. What they cannot do:
+- glibc keeps memory that Python and torch have freed in its arenas (one per thread that ever allocated,
+  and a Gradio server runs many), so a server's resident size creeps up for hours after its live objects
+  stop growing. `malloc_trim(0)` hands that memory back, and fewer arenas hold less of it; measured with
+  `python bench/bench_soak.py` (the figure is in the README).
+- Python's garbage collector now and then walks every object the server holds, the model and Gradio
+  included, and everyone waits while it does (freeze_what_is_loaded).
+- Gradio sums up its analytics after every event (quiet_analytics).
 """
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import threading
 import time
@@ -47,8 +51,19 @@ def trim_memory_every(seconds: float) -> bool:
     return True
 
 
+def freeze_what_is_loaded() -> None:
+    """Leave the objects alive now (the modules, the model, the page: ~500,000) out of Python's garbage
+    collections from now on. A full collection walks every tracked object while it holds the GIL: in the
+    serving app that was ~200 ms, every few dozen requests at first, and a class of 32 pressing Write in that
+    moment all waited for it (measured with gc.callbacks over bench/bench_class.py). Objects made later are
+    collected as before; these live as long as the server anyway."""
+    gc.collect()  # what is already garbage goes now, not into the frozen set
+    gc.freeze()
+
+
 def steady_server(trim_seconds: float) -> None:
-    """Both: Gradio's analytics kept small (call before demo.queue()), freed memory handed back every
-    `trim_seconds`."""
+    """All three: Gradio's analytics kept small (call before demo.queue()), freed memory handed back every
+    `trim_seconds`, and what is loaded by now left out of garbage collections."""
     quiet_analytics()
     trim_memory_every(trim_seconds)
+    freeze_what_is_loaded()

@@ -97,8 +97,7 @@ def column_html(gen: lm.Generation, col: int) -> str:
     """One Side by side column: the prompt, then each new word as a span a click (or Enter) inspects. Not
     coloured: the columns are read side by side; each word tells its chance and rank on hover and focus."""
     parts = [f'<span class="prompt">{html.escape(gen.prompt)}</span>'] if gen.prompt else []
-    for i, (p, rank) in enumerate(zip(gen.probs, gen.ranks)):
-        piece = gen.piece(i)
+    for i, (piece, p, rank) in enumerate(zip(gen.pieces(), gen.probs, gen.ranks)):
         if piece.isspace():
             parts.append(html.escape(piece))
             continue

@@ -31,8 +31,7 @@ def text_html(state: dict, display: dict) -> str:
     """The text so far: the prompt, then each word taken, marked by how (rolled, your pick, sampler)."""
     gen = _generation(state, display)
     parts = [f'<span class="prompt">{html.escape(state["prompt"])}</span>'] if state["prompt"] else []
-    for i, how in enumerate(state["how"]):
-        piece = gen.piece(i)
+    for piece, how in zip(gen.pieces(), state["how"]):
         lead = piece[: len(piece) - len(piece.lstrip())]
         word = html.escape(piece[len(lead):])
         parts.append(html.escape(lead) + (f'<span class="taken {how}" title="{HOW[how]}">{word}</span>' if word

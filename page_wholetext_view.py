@@ -155,7 +155,7 @@ def _runs(pieces: list[str], copied: list[bool]) -> str:
 
 def sample_html(sample: Sample) -> str:
     gen = sample.generation
-    pieces = [gen.piece(i) for i in range(len(gen.tokens))]
+    pieces = gen.pieces()
     copied = sample.copied or [False] * len(pieces)
     body = _runs(pieces, copied).replace("\n", "<br>")
     return (f'<p class="whole-text" style="white-space:normal"><span style="opacity:.7">{html.escape(gen.prompt)}'

@@ -145,7 +145,7 @@ class BatchEngine:
                     gen.tokens.append(message[0])
                     gen.probs.append(message[1])
                     gen.ranks.append(message[2])
-                    chunk.append(StreamToken(message[0], message[1], gen.piece(len(gen.tokens) - 1), message[2]))
+                    chunk.append(StreamToken(message[0], message[1], gen.last_piece(), message[2]))
                 if chunk:
                     yield chunk
                 if messages[-1] is _END:

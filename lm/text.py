@@ -13,7 +13,6 @@ vocabulary learns each word's display form ("dorothy" -> "Dorothy"), which
 ``detokenize`` uses to turn model output back into text for people to read.
 """
 
-import itertools
 import re
 from collections.abc import Iterable
 
@@ -108,31 +107,37 @@ def capitalise(word: str) -> str:
     return word
 
 
-def _pieces(tokens: Iterable[str], display: dict[str, str]):
-    """The text of each token in turn, with the space before it: detokenize's state machine."""
-    capitalise_next = True  # the first word of the text
-    glue_next = True  # no space before the next token: at the start of a paragraph and after "("
-    previous = None
-    for token in tokens:
+class Detokenizer:
+    """detokenize one token at a time: `add(token)` is the text the token adds, with the space before it.
+    A stream of n tokens costs n steps this way, not the n^2 of detokenizing the whole text at each one."""
+
+    def __init__(self, display: dict[str, str] | None = None, context: Iterable[str] = ()):
+        self.display = display or {}
+        self.capitalise_next = True  # the first word of the text
+        self.glue_next = True  # no space before the next token: at the start of a paragraph and after "("
+        self.previous = None
+        for token in context:
+            self.add(token)
+
+    def add(self, token: str) -> str:
         if token == EOS:  # the end of a paragraph; the next word starts a sentence
-            yield "\n\n"
-            capitalise_next, glue_next, previous = True, True, None
-            continue
-        suffix = previous == "'" and token in _SUFFIXES
-        space = "" if glue_next or suffix or token in _NO_SPACE_BEFORE else " "
+            self.capitalise_next, self.glue_next, self.previous = True, True, None
+            return "\n\n"
+        suffix = self.previous == "'" and token in _SUFFIXES
+        space = "" if self.glue_next or suffix or token in _NO_SPACE_BEFORE else " "
         if suffix:
             word = token  # the rest of a word: never capitalised ("I'm", not "I'M")
         elif _is_word(token):
-            word = shown(display, token)
-            word = capitalise(word) if capitalise_next else word
-            capitalise_next = False
+            word = shown(self.display, token)
+            word = capitalise(word) if self.capitalise_next else word
+            self.capitalise_next = False
         else:
             word = token
-        yield space + word
         if token in _SENTENCE_END:
-            capitalise_next = True
-        glue_next = token in _NO_SPACE_AFTER
-        previous = token
+            self.capitalise_next = True
+        self.glue_next = token in _NO_SPACE_AFTER
+        self.previous = token
+        return space + word
 
 
 def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, context: Iterable[str] = ()) -> str:
@@ -159,5 +164,5 @@ def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, con
     (from text like ``"<br  />"``) is joined into ``"<br />"``, which
     ``tokenize`` then deletes.
     """
-    context = list(context)
-    return "".join(itertools.islice(_pieces([*context, *tokens], display or {}), len(context), None))
+    text = Detokenizer(display, context)
+    return "".join(text.add(token) for token in tokens)

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from lm.generation import Generation
 from lm.text import EOS, UNK, detokenize, tokenize, tokenize_cased
 from lm.vocab import Vocab
 
@@ -404,3 +405,27 @@ def test_detokenize_properties_with_display():
             cut = rng.randint(0, len(tokens))
             head, tail = tokens[:cut], tokens[cut:]
             assert detokenize(head, display) + detokenize(tail, display, context=head) == text
+
+
+def test_a_generations_pieces_are_detokenize_however_they_are_asked_for():
+    """Generation.pieces() (one pass), piece(i) and a stream's last_piece() (its detokenizer kept between
+    calls, catching up on tokens added without asking) all give what detokenize gives for each new token."""
+    rng = random.Random(7)
+    display = _random_display_vocab(rng).display
+    for _ in range(200):
+        prompt = rng.choice(["", "so ", "the owl", "said. ", "(well"])
+        tokens = tokenize(_random_text(rng))
+        for _ in range(rng.randint(0, 2)):
+            tokens.insert(rng.randint(0, len(tokens)), EOS)
+        context = tokenize(prompt)
+        expected = [detokenize(tokens[i:i + 1], display, context=context + tokens[:i]) for i in range(len(tokens))]
+        if expected and prompt.endswith(" "):
+            expected[0] = expected[0].lstrip(" ")  # the prompt brings its own space
+        whole = Generation(prompt, context, tokens=list(tokens), display=display)
+        assert whole.pieces() == expected == [whole.piece(i) for i in range(len(tokens))]
+        assert whole.continuation == "".join(expected)
+        growing = Generation(prompt, context, display=display)
+        for i, token in enumerate(tokens):
+            growing.tokens.append(token)
+            if rng.random() < 0.7:
+                assert growing.last_piece() == expected[i], (prompt, tokens, i)

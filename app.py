@@ -44,7 +44,7 @@ from page_server import steady_server
 from page_strip import INSPECT_JS, inspect_on_click
 from page_theme import CSS, JS, PAGE, THEME
 from page_wholetext import WholeTexts, wholetext_tab
-from space_gpu import device
+from space_gpu import device, on_zero_gpu
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = HERE / "assets" / "oz-lstm"
@@ -101,7 +101,8 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
     written = gr.State(None)  # what the last Write wrote, for "inspect a word" (kept on the server)
     inputs = [prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos]
     outputs = [story, colours, seed_used, written]
-    go.click(actions.generate, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
+    write = actions.generate if on_zero_gpu() else actions.write  # in a thread on ZeroGPU, else on the event loop
+    go.click(write, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
              concurrency_limit=WRITERS, concurrency_id="write")
     inspect_on_click(colours, actions.inspect, written, inspector, **MODEL_QUEUE)
 

@@ -90,19 +90,36 @@ class Actions:
     @shown_to_user
     def generate(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
         """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used, and what
-        was written, for "inspect a word": a gr.State, kept on the server)."""
-        prompt, seed = self._read(prompt, seed)
-        story = fmt.StoryText(prompt)
-        written = {"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                   "tokens": story.tokens}
-        for chunk in self.engine.chunks(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                                        top_p=top_p, seed=seed, stop_at_eos=stop_at_eos, interval=STREAM_INTERVAL):
-            for item in chunk:
-                story.add(item)
-            yield story.text, story.html, str(seed), written
+        was written, for "inspect a word": a gr.State, kept on the server). In a thread, as ZeroGPU runs it."""
+        story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
+        for chunk in self.engine.chunks(**settings):
+            yield story.update(chunk)
         if max_new_tokens == 0:
-            gr.Info("Max new tokens is 0, so only the prompt is shown.")
-            yield story.text, story.html, str(seed), written
+            yield self._nothing_to_write(story)
+
+    @shown_to_user
+    async def write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
+        """`generate` on the server's event loop (lm.batching's achunks): the same updates, with no thread
+        between the batch and the page. What the page's Write runs, but on ZeroGPU."""
+        story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
+        async for chunk in self.engine.achunks(**settings):
+            yield story.update(chunk)
+        if max_new_tokens == 0:
+            yield self._nothing_to_write(story)
+
+    def _begin_write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos):
+        """A Write's story (what the page shows and keeps of it) and its settings for the batch."""
+        prompt, seed = self._read(prompt, seed)
+        story = fmt.StoryText(prompt, {"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k,
+                                       "top_p": top_p})
+        return story, {"prompt": prompt, "max_new_tokens": max_new_tokens, "temperature": temperature,
+                       "top_k": top_k, "top_p": top_p, "seed": seed, "stop_at_eos": stop_at_eos,
+                       "interval": STREAM_INTERVAL}
+
+    @staticmethod
+    def _nothing_to_write(story):
+        gr.Info("Max new tokens is 0, so only the prompt is shown.")
+        return story.update([])
 
     @gpu(duration=GPU_SECONDS)  # four rows, one batched step each
     @shown_to_user

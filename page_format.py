@@ -72,13 +72,15 @@ def word_html(text: str, prob: float, rank: int, i: int | None = None) -> str:
 
 class StoryText:
     """The story as it streams: the prompt as typed, then each new token's piece of text (from lm).
-    `html` only ever grows at its end, so Gradio streams each update as an append of the new words."""
+    `html` only ever grows at its end, so Gradio streams each update as an append of the new words.
+    `written` is what "inspect a word" needs of it: the settings it was written with, and its tokens."""
 
-    def __init__(self, prompt: str):
+    def __init__(self, prompt: str, settings: dict | None = None):
         self.text = prompt
         self.spans: list[tuple[str, str | None]] = [(prompt, None)] if prompt else []
         self.parts = [f'<span class="prompt">{html.escape(prompt)}</span>'] if prompt else []
         self.tokens: list[str] = []  # the new tokens, for "inspect a word"
+        self.written = {**(settings or {}), "tokens": self.tokens}
 
     def add(self, item: lm.StreamToken) -> None:
         self.text += item.text
@@ -87,6 +89,12 @@ class StoryText:
         i = len(self.tokens)
         self.parts.append(html.escape(item.text) if blank else word_html(item.text, item.prob, item.rank, i))
         self.tokens.append(item.token)
+
+    def update(self, items) -> tuple[str, str, str, dict]:
+        """The page's Write outputs after `items` are added: the text, its coloured words, the seed, `written`."""
+        for item in items:
+            self.add(item)
+        return self.text, self.html, str(self.written.get("seed", "")), self.written
 
     @property
     def html(self) -> str:

@@ -49,6 +49,12 @@ def shown_to_user(fn):
         def wrapper(*args):
             with _as_user_errors():
                 yield from fn(*args)
+    elif inspect.isasyncgenfunction(fn):  # and an async one, on its event loop
+        @functools.wraps(fn)
+        async def wrapper(*args):
+            with _as_user_errors():
+                async for item in fn(*args):
+                    yield item
     else:
         @functools.wraps(fn)
         def wrapper(*args):

@@ -5,6 +5,8 @@ whole module. Every endpoint is checked against `lm` computed in-process with th
 bad input must come back as a readable gr.Error message, after which the server still serves.
 """
 
+import asyncio
+import inspect
 import json
 import os
 import socket
@@ -642,3 +644,37 @@ def test_every_font_face_the_page_declares_holds_every_letter(served):
         letters = TTFont(io.BytesIO(data.content)).getBestCmap()
         missing = [c for c in string.ascii_letters + string.digits + ".,;:!?'\"()-" if ord(c) not in letters]
         assert missing == [], f"{path} (weight {weight}) lacks {''.join(missing)}"
+
+
+@pytest.mark.parametrize("kind", ["function", "generator", "async generator"])
+def test_shown_to_user_turns_lms_value_error_into_a_message_and_keeps_the_functions_kind(kind):
+    """The one place a ValueError becomes gr.Error (the page's Write is an async generator, Compare a function)."""
+    def bad(temperature):
+        lm.sampling.check_temperature(temperature)  # lm's own check: ValueError naming the value
+        return "written"
+
+    def gen(temperature):
+        yield bad(temperature)
+
+    async def agen(temperature):
+        yield bad(temperature)
+
+    fn = page_input.shown_to_user({"function": bad, "generator": gen, "async generator": agen}[kind])
+
+    def run(temperature):
+        if kind == "function":
+            return [fn(temperature)]
+        if kind == "generator":
+            assert inspect.isgeneratorfunction(fn)
+            return list(fn(temperature))
+        assert inspect.isasyncgenfunction(fn)
+        return asyncio.run(_collect(fn(temperature)))
+
+    assert run(1.0) == ["written"]
+    with pytest.raises(gr.Error, match="-1") as caught:
+        run(-1.0)
+    assert "emperature" in caught.value.message
+
+
+async def _collect(agen):
+    return [item async for item in agen]

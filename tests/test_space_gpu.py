@@ -51,7 +51,7 @@ def GPU(task=None, *, duration=None, size=None):
 # Run in the child: import app (decorating happens there), then call every action on a tiny model, in
 # process and over HTTP, beside lm's own results for the same seed; print what was seen as JSON.
 PROBE = '''
-import html, json, re, sys
+import html, inspect, json, re, sys
 import app, lm, page_actions, page_lessons, page_sampler, page_wholetext, space_gpu
 from gradio_client import Client
 
@@ -70,6 +70,7 @@ greedy = list(actions.generate(prompt, 0, 0, 1.0, 10, "5"))[-1][0]
 compare = actions.compare(prompt, 0, 0.5, 1.0, 1.5, 6, "2")
 sweep = lm.sweep(cpu_model, vocab, prompt, [0, 0.5, 1.0, 1.5], max_new_tokens=6, seed=2, stop_at_eos=False)
 _, probabilities, entropy = actions.distribution(prompt, [0.5, 1.0], 3)
+write = next(f.fn for f in app.build_demo(model, vocab, {}).fns.values() if f.api_name == "generate")
 served = None
 if port:
     demo = app.build_demo(model, vocab, {})
@@ -90,6 +91,7 @@ print(json.dumps({
                                                      stop_at_eos=False).text,
     "compare": [html.unescape(re.sub("<[^>]+>", "", c)) for c in compare[:4]], "sweep": [g.text for g in sweep],
     "entropy_rows": len(entropy),
+    "write": {"async": inspect.isasyncgenfunction(write), "gpu": getattr(write, "stand_in_duration", None)},
     "served": served}))
 '''
 
@@ -134,6 +136,8 @@ def test_on_zero_gpu_every_model_call_is_decorated_and_still_exact(tmp_path):
     assert seen["greedy"] == seen["greedy_expected"]
     assert seen["compare"] == seen["sweep"] and seen["entropy_rows"] == 2
     assert seen["served"] == seen["expected"]  # through Gradio's queue and a real server
+    # The page's Write is the decorated generator (ZeroGPU's wrappers take plain functions and generators).
+    assert seen["write"] == {"async": False, "gpu": 11}
 
 
 @pytest.mark.parametrize("env_flag, stand_in", [(None, True), ("false", True), ("true", False)],
@@ -145,6 +149,7 @@ def test_everywhere_else_nothing_changes(tmp_path, env_flag, stand_in):
     assert not any(seen["decorated"].values())
     assert seen["durations"] == dict.fromkeys(("generate", "compare", "notebook_preset", "_next_words"))
     assert seen["text"] == seen["expected"] and seen["compare"] == seen["sweep"]
+    assert seen["write"] == {"async": True, "gpu": None}  # the page's Write streams on the server's event loop
     if env_flag == "true":  # the app builds and serves without the spaces package
         assert seen["served"] == seen["expected"]
 

@@ -102,8 +102,10 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
     inputs = [prompt, temperature, top_k, top_p, max_tokens, seed, stop_at_eos]
     outputs = [story, colours, seed_used, written]
     write = actions.generate if on_zero_gpu() else actions.write  # in a thread on ZeroGPU, else on the event loop
+    # postprocess=False: its outputs are strings already (and the State), and Gradio would hand each of them to
+    # a thread to be "postprocessed" (str() them, scan the HTML for <script>) at every update of every stream.
     go.click(write, inputs=inputs, outputs=outputs, api_name="generate", show_progress="minimal",
-             concurrency_limit=WRITERS, concurrency_id="write")
+             concurrency_limit=WRITERS, concurrency_id="write", postprocess=False)
     inspect_on_click(colours, actions.inspect, written, inspector, **MODEL_QUEUE)
 
     def inspect_word(prompt: str, temperature: float, top_k: int, top_p: float, seed: str, word: int) -> str:

@@ -678,3 +678,16 @@ def test_shown_to_user_turns_lms_value_error_into_a_message_and_keeps_the_functi
 
 async def _collect(agen):
     return [item async for item in agen]
+
+
+def test_write_hands_gradio_its_updates_ready_to_send(served):
+    """The Write event skips Gradio's per-update postprocessing (a thread hop per output per update, for a
+    str() of a str): so everything Write yields must already be what the page takes, strings and the State."""
+    _, model, vocab, _ = served
+    write = next(f for f in app.build_demo(model, vocab, {}).fns.values() if f.api_name == "generate")
+    assert write.postprocess is False and inspect.isasyncgenfunction(write.fn)
+    updates = asyncio.run(_collect(page_actions.Actions(model, vocab).write(PROMPT, 0.8, 0, 1.0, 40, "3", False)))
+    assert len(updates) >= 1
+    for text, words, seed, written in updates:
+        assert type(text) is str and type(words) is str and seed == "3" and isinstance(written, dict)
+    assert text == _reference(model, vocab, PROMPT, 40, 0.8, 3).text

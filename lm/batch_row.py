@@ -40,8 +40,9 @@ class Row:
     def send(self, message) -> None:
         """A token (token, prob, rank), or the last message (through finish)."""
         self.outbox.put(message)
-        if self.on_message is not None:
-            self.on_message()
+        wake, self.on_message = self.on_message, None  # once per wait: the reader takes every message then
+        if wake is not None:
+            wake()
 
     def finish(self, message) -> None:
         """The row's last message: END or an exception."""
@@ -88,7 +89,7 @@ class Row:
                 self.on_message = notify
                 if self.outbox.empty():  # looked at after on_message is set: a message sent now wakes us
                     await wake.wait()
-                self.on_message = None
+                self.on_message = None  # (send has cleared it, unless the message came before the wait)
             chunk, ended = self._take(gen, [])
             if chunk:
                 yield chunk

@@ -31,6 +31,8 @@ class Row:
         self.outbox = queue.SimpleQueue()  # (token, prob, rank), then END or an exception
         self.ended = threading.Event()  # set with the last message: its reader stops waiting out the pace
         self.cancelled = False  # set by the reader when it stops listening
+        self.feed: list[int] = []  # prompt ids the batch has still to step through before drawing (BatchEngine._read)
+        self.key = None  # with feed: the weights' key as the read began (the read goes to the PromptCache)
         # An async reader's wake-ups, called in the worker's thread: on_end with the last message, on_message
         # with any message while the reader waits for one (the first token, or a step slower than the pace).
         self.on_end: Callable[[], None] | None = None

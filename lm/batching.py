@@ -11,10 +11,11 @@ top-k and top-p (rows are sampled in groups of equal top-k and top-p, as `lm.sam
 of each per call), through the same sampling functions. Only the model steps are shared, and a
 step's rows do not depend on each other (tests/test_batching.py checks this against `lm.stream`).
 
-The worker reads the prompts too, as their rows join: those of one length in one batch
-(`lm.generation.read_prompts`), and each distinct prompt once (`lm.prompt_cache`). A class's 32 prompts,
-read each in its own request thread, were ~220 single steps fighting for 2 cores and the GIL: the p95
-student waited ~2 s for a first word.
+The worker reads the prompts too, as their rows join, each distinct prompt once (`lm.prompt_cache`): into
+an idle batch those of one length together (`lm.generation.read_prompts`); into a busy one a short prompt
+rides along in the batch's own steps, a word a step, so the other rows do not wait for it. A class's 32
+prompts, read each in its own request thread, were ~220 single steps fighting for 2 cores and the GIL: the
+p95 student waited ~2 s for a first word. The draw itself is `lm.batch_draw`.
 
 Arguments and prompts are checked in the caller's thread, so a bad request raises its ValueError
 to its caller alone; a row whose logits go bad fails alone; a failed prompt read or batched
@@ -23,7 +24,6 @@ the batch at the next step. At most `max_rows` rows step together; later request
 A stream is read in a thread (`chunks`) or on an event loop (`achunks`); `lm.batch_row` holds the row.
 """
 
-import math
 import threading
 import time
 from collections import deque
@@ -32,11 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from .batch_row import END, Row
+from .batch_draw import draw
+from .batch_row import Row
 from .checks import check_bool, check_int, check_model, check_vocab
-from .generation import Generation, StreamToken, prompt_words, token_ranks
+from .generation import STEP_PROMPT_MAX, Generation, StreamToken, prompt_ids, prompt_words
 from .prompt_cache import PromptCache
-from .sampling import check_sampling, check_temperature, sample_next_token
+from .sampling import check_sampling, check_temperature
 
 UPDATES_PER_SECOND = 100  # lists a second the whole server sends, when many stream (measured: bench/bench_class.py)
 MAX_PACE = 0.25  # seconds: the longest a stream waits between lists, however busy the server
@@ -74,7 +75,7 @@ class BatchEngine:
         self._writing = 0  # streams between their first row and their last list
         self._prompts = PromptCache(model, vocab)  # the worker's alone
         # Counters for benches: batched steps, rows stepped, the largest batch, seconds in each part.
-        self.stats = {"steps": 0, "rows": 0, "peak_rows": 0, "step_s": 0.0, "sample_s": 0.0}
+        self.stats = {"steps": 0, "rows": 0, "peak_rows": 0, "step_s": 0.0, "sample_s": 0.0, "prompts_in_batch": 0}
 
     def busy(self) -> bool:
         """Whether any stream is waiting or writing."""
@@ -174,7 +175,7 @@ class BatchEngine:
                     self._worker = None  # under the lock: the next _enqueue starts a new worker
                     return
                 joining = [self._waiting.popleft() for _ in range(min(len(self._waiting), self.max_rows - len(rows)))]
-            joining = self._read(joining)
+            joining = self._read(joining, busy=bool(rows))
             try:
                 rows, logits, hidden = self._join(rows, logits, hidden, joining)
                 rows, logits, hidden = self._advance(rows, logits, hidden)
@@ -185,19 +186,30 @@ class BatchEngine:
                     row.finish(failure)
                 rows, logits, hidden = [], None, None
 
-    def _read(self, joining: list[Row]) -> list[Row]:
-        """Read the prompts of the rows about to join, in one batch per prompt length (read_prompts), each
-        distinct prompt once (PromptCache); if that fails, the rows joining fail, and the batch goes on."""
+    def _read(self, joining: list[Row], busy: bool) -> list[Row]:
+        """The prompts of the rows about to join, each distinct one read once (PromptCache). While the batch
+        is `busy` stepping, a short prompt it has not read is read in the batch's own steps, a word a step
+        (Row.feed), rather than in steps of its own that every row waits for: a class writing its own
+        prompts stalled the batch ~8 ms a student. Else those of one length are read in one batch
+        (read_prompts). If a read fails, the rows joining fail, and the batch goes on."""
         joining = [row for row in joining if not row.cancelled]
         if not joining:
             return []
         try:
-            read = self._prompts.read([row.prompt for row in joining])
+            for row in joining if busy else []:
+                ids = prompt_ids(self.vocab, prompt_words(self.vocab, row.prompt)[0])
+                if len(ids) <= STEP_PROMPT_MAX and self._prompts.cached(row.prompt) is None:
+                    row.feed, row.key = ids, self._prompts.key()
+                    row.logits = torch.zeros(1, len(self.vocab), device=self.model.fc.weight.device)  # (1, V): unread
+                    row.hidden = self.model.init_hidden(1)
+                    self.stats["prompts_in_batch"] += 1
+            rest = [row for row in joining if not row.feed]
+            reads = self._prompts.read([row.prompt for row in rest])
         except Exception as e:
             for row in joining:
                 row.finish(e)
             return []
-        for row, (logits, hidden) in zip(joining, read):
+        for row, (logits, hidden) in zip(rest, reads):
             row.logits, row.hidden = logits, hidden  # shared with the cache: _join copies them into the batch
         return joining
 
@@ -220,63 +232,42 @@ class BatchEngine:
         return rows + joining, logits, hidden
 
     def _advance(self, rows, logits, hidden):
-        """Draw one token for every row, send it, drop the rows that are done, step the rest."""
+        """Draw one token for every row whose prompt is read and send it; step the rows that go on, a row still
+        reading its prompt on the prompt's next word (its logits are drawn from once the prompt is read)."""
         t0 = time.perf_counter()
-        vocab = self.vocab
-        # As lm.generation._run: the model's own probability needs the normaliser before <unk> is masked.
-        log_norm = logits.logsumexp(dim=-1)  # (B,)
-        logits[:, vocab.unk_index] = -math.inf  # logits is the step's (or the join's) fresh tensor
-        ids, errors = self._sample(rows, logits, ~torch.isfinite(log_norm))  # (B,)
-        probs = (logits.gather(1, ids[:, None])[:, 0] - log_norm).exp()  # (B,)
-        ranks = token_ranks(logits, ids)  # (B,)
+        ready = [j for j, row in enumerate(rows) if not row.feed]  # the rows whose prompt is read
+        ids = torch.zeros(len(rows), dtype=torch.long, device=logits.device)  # (B,): each row's next input
         keep = []
-        for j, (row, token_id, p, rank) in enumerate(zip(rows, ids.tolist(), probs.tolist(), ranks.tolist())):
-            if row.cancelled:
-                continue
-            if j in errors:
-                row.finish(errors[j])
-            elif token_id == vocab.eos_index and row.stop_at_eos:
-                row.finish(END)
-            else:
-                row.send((vocab.itos[token_id], p, rank))
-                row.left -= 1
-                if row.left > 0:
-                    keep.append(j)
-                else:
-                    row.finish(END)
+        if ready:
+            index = torch.tensor(ready, device=logits.device)  # (b,)
+            drawn, going = draw([rows[j] for j in ready], logits if len(ready) == len(rows) else logits[index],
+                                self.vocab)  # (b,): logits is the step's (or the join's) fresh tensor
+            ids[index] = drawn
+            keep = [ready[j] for j in going]
+        for j, row in enumerate(rows):
+            if row.feed and not row.cancelled:
+                ids[j] = row.feed.pop(0)
+                keep.append(j)
+        keep.sort()
         t1 = time.perf_counter()
         self.stats["sample_s"] += t1 - t0
         if not keep:
             return [], None, None  # no logits that nobody will sample from
         if len(keep) < len(rows):
-            index = torch.tensor(keep)  # (B',)
+            index = torch.tensor(keep, device=logits.device)  # (B',)
             rows, ids = [rows[j] for j in keep], ids[index]  # (B',)
             hidden = [(h[:, index], c[:, index]) for h, c in hidden]  # (1, B', H)
         logits, hidden = self.model.step(ids, hidden)  # (B', V): a fresh tensor, masked in place above
+        self._keep_reads(rows, logits, hidden)
         s = self.stats
         s["steps"], s["rows"], s["peak_rows"] = s["steps"] + 1, s["rows"] + len(rows), max(s["peak_rows"], len(rows))
         s["step_s"] += time.perf_counter() - t1
         return rows, logits, hidden
 
-    @staticmethod
-    def _sample(rows, logits, suspect):
-        """One token per row, each from its own generator; returns ids (B,) and {row position: error}.
-
-        Rows with equal (top_k, top_p) are drawn in one call. A `suspect` row (B,) bool, one whose
-        logits' logsumexp is not finite (a nan or +inf among them, or no finite one), is drawn alone,
-        so that its failure (lm.sampling's ValueError, as its solo run would raise) is its own.
-        """
-        ids = torch.zeros(len(rows), dtype=torch.long, device=logits.device)  # (B,)
-        bad = set(suspect.nonzero()[:, 0].tolist())
-        groups, errors = {}, {}
+    def _keep_reads(self, rows, logits, hidden) -> None:
+        """The rows that fed the last word of their prompt in this step: their read, to the cache."""
         for j, row in enumerate(rows):
-            groups.setdefault(("alone", j) if j in bad else (row.top_k, row.top_p), []).append(j)
-        for js in groups.values():
-            part = logits if len(js) == len(rows) else logits[js]  # (b, V)
-            group = [rows[j] for j in js]
-            try:
-                ids[js] = sample_next_token(part, [r.temperature for r in group], [r.generator for r in group],
-                                            group[0].top_k, group[0].top_p)  # (b,)
-            except ValueError as e:  # only a lone bad row gets here
-                errors.update({j: e for j in js})
-        return ids, errors
+            if row.key is not None and not row.feed:
+                self._prompts.keep(row.prompt, logits[j:j + 1], [(h[:, j:j + 1], c[:, j:j + 1]) for h, c in hidden],
+                                   row.key)
+                row.key = None

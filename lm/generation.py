@@ -107,7 +107,7 @@ def token_ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 # Prompts up to this many tokens (the leading <eos> included) go through `model.step`; longer ones
 # through `model.read`, whose fixed cost per call is then repaid (on the notebook-size model on this
 # CPU they break even at ~8 tokens in bfloat16, ~16 in float32).
-_STEP_PROMPT_MAX = 8
+STEP_PROMPT_MAX = 8
 
 
 def prompt_words(vocab: Vocab, prompt: str) -> tuple[list[str], list[str]]:
@@ -127,13 +127,19 @@ def _step_through(model, src: torch.Tensor):
     return model.step(src[:, -1], hidden)
 
 
+def prompt_ids(vocab: Vocab, words: list[str]) -> list[int]:
+    """What the model is fed of a prompt's words: `<eos>` (a new paragraph, as every line began in training),
+    then the words."""
+    return [vocab.eos_index] + vocab.encode(words)
+
+
 def read_prompt(model, vocab: Vocab, prompt: str):
     """Feed `<eos> + prompt` once: the prompt's words, those unknown to the vocabulary, the last
     logits (1, V) float32 with `<unk>` not yet masked, and the LSTM state."""
     words, unknown = prompt_words(vocab, prompt)
-    ids = [vocab.eos_index] + vocab.encode(words)
+    ids = prompt_ids(vocab, words)
     src = torch.tensor([ids], device=model.fc.weight.device)  # (1, T)
-    if len(ids) <= _STEP_PROMPT_MAX:
+    if len(ids) <= STEP_PROMPT_MAX:
         logits, hidden = _step_through(model, src)  # (1, V)
     else:
         logits, hidden = model.read(src)  # (1, T, V)
@@ -143,12 +149,12 @@ def read_prompt(model, vocab: Vocab, prompt: str):
 
 def read_prompts(model, vocab: Vocab, prompts: list[str]) -> list[tuple[torch.Tensor, list]]:
     """`read_prompt`'s logits (1, V) and state for many prompts at once. Prompts of one length (up to
-    _STEP_PROMPT_MAX tokens) step together as one batch, each row what read_prompt computes alone;
+    STEP_PROMPT_MAX tokens) step together as one batch, each row what read_prompt computes alone;
     longer ones are read alone. A class's 32 prompts cost ~7 batched steps instead of ~220 single ones."""
-    ids = [[vocab.eos_index] + vocab.encode(prompt_words(vocab, p)[0]) for p in prompts]
+    ids = [prompt_ids(vocab, prompt_words(vocab, p)[0]) for p in prompts]
     groups: dict = {}
     for i, row in enumerate(ids):
-        groups.setdefault(len(row) if len(row) <= _STEP_PROMPT_MAX else ("alone", i), []).append(i)
+        groups.setdefault(len(row) if len(row) <= STEP_PROMPT_MAX else ("alone", i), []).append(i)
     out: list = [None] * len(prompts)
     for key, members in groups.items():
         if isinstance(key, tuple):

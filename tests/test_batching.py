@@ -131,16 +131,19 @@ def test_prompts_read_together_equal_each_read_alone(model, vocab):
     assert read_prompts(model, vocab, []) == []
 
 
-def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, vocab, monkeypatch):
+def test_prompts_joining_a_busy_batch_are_read_in_its_steps_and_kept(model, vocab, monkeypatch):
+    """While the batch steps, a new short prompt is fed through the batch's own steps, a word a step, instead
+    of steps of its own that stall every row: each row still equals its solo run, no step runs outside the
+    worker, and what is read so is kept (a later class on the same prompts reads nothing)."""
     step, read, steps, reads = model.step, lm.prompt_cache.read_prompts, [], []
 
     def recorded_step(token, hidden):
-        steps.append(threading.current_thread().name)
+        steps.append((threading.current_thread().name, token.numel()))
         time.sleep(0.002)
         return step(token, hidden)
 
     def recorded_read(model, vocab, prompts):
-        reads.append((threading.current_thread().name, len(prompts)))
+        reads.append((threading.current_thread().name, list(prompts)))
         return read(model, vocab, prompts)
 
     prompts = ["the owl", "the kettle", "the gate", "a fox", "the red gate", "green owl", "I ran", "the lion"]
@@ -149,14 +152,18 @@ def test_the_worker_reads_the_prompts_in_batches_and_takes_every_step(model, voc
     monkeypatch.setattr(model, "step", recorded_step)
     monkeypatch.setattr(lm.prompt_cache, "read_prompts", recorded_read)
     engine = BatchEngine(model, vocab)
-    busy = engine.stream("the fox", 30, seed=0, stop_at_eos=False)
+    busy = engine.stream("the fox", 60, seed=0, stop_at_eos=False)
     next(busy)  # the batch is stepping when the class joins
-    got = run_together(engine, cases, [0.0] * len(cases))
-    busy.close()
-    for g, w in zip(got, want):
+    for g, w in zip(run_together(engine, cases, [0.0] * len(cases)), want):
         same(g, w)
-    assert set(steps) == {"lm-batch"} and {name for name, _ in reads} == {"lm-batch"}  # none in a caller's thread
-    assert sum(n for _, n in reads) == 9 and max(n for _, n in reads) > 1  # prompts joining together: one read
+    assert reads == [("lm-batch", ["the fox"])]  # only the first, which found the batch idle, was read alone
+    assert {name for name, _ in steps} == {"lm-batch"}  # no step in a caller's thread
+    assert max(n for _, n in steps) >= 5  # the class's prompts were stepped together with the busy stream
+    before = len(steps)
+    for g, w in zip(run_together(engine, cases, [0.0] * len(cases)), want):  # the same class again
+        same(g, w)
+    busy.close()
+    assert reads == [("lm-batch", ["the fox"])] and len(steps) - before <= 12  # no prompt read again
 
 
 def test_a_class_on_one_prompt_reads_it_once_until_the_weights_change(model, vocab, monkeypatch):
@@ -171,16 +178,18 @@ def test_a_class_on_one_prompt_reads_it_once_until_the_weights_change(model, voc
     engine = BatchEngine(model, vocab)
     cases = [("the owl", 15, 1.0, None, None, seed, False) for seed in range(6)] + [CASES[2]]
     want = [solo(model, vocab, case) for case in cases]
-    for g, w in zip(run_together(engine, cases, [0.0, 0.01, 0.0, 0.02, 0.0, 0.01, 0.0]), want):
+    # The first owl alone, then the rest once its read is kept; the fox is read alone or in the batch's steps.
+    for g, w in zip(run_together(engine, cases, [0.0, 0.05, 0.06, 0.05, 0.07, 0.06, 0.02]), want):
         same(g, w)  # rows handed one read, each written as if alone
     for g, w in zip(run_together(engine, cases[:2], [0.0, 0.0]), want[:2]):  # a later class, the same prompt
         same(g, w)
-    assert sorted(p for r in reads for p in r) == ["A small fox", "the owl"]
+    read_alone = sorted(p for r in reads for p in r)
+    assert read_alone.count("the owl") == 1 and len(read_alone) + engine.stats["prompts_in_batch"] == 2
     with torch.no_grad():
         model.lstm[0].weight_hh_l0.mul_(0.5)  # new weights: an old read would write the old model's text
     case = ("the owl", 15, 1.0, None, None, 0, False)
     same(run_together(engine, [case], [0.0])[0], solo(model, vocab, case))
-    assert sorted(p for r in reads for p in r) == ["A small fox", "the owl", "the owl"]
+    assert sorted(p for r in reads for p in r).count("the owl") == 2
 
 
 def test_many_rounds_of_random_streams(model, vocab, monkeypatch):
@@ -348,6 +357,9 @@ def test_bad_arguments_raise_lm_streams_error_to_that_caller_only(model, vocab, 
     same(other["got"], want)
 
 
+POISON = "poison " + LONG_PROMPT  # longer than lm.generation.STEP_PROMPT_MAX: always read by read_prompts
+
+
 def poison(logits: torch.Tensor, how: str) -> torch.Tensor:
     if how == "nan":
         return torch.full_like(logits, math.nan)
@@ -361,14 +373,14 @@ def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch, how):
     read = lm.prompt_cache.read_prompts
 
     def poisoned(model, vocab, prompts):
-        return [(poison(logits, how) if prompt == "poison" else logits, hidden)
+        return [(poison(logits, how) if prompt == POISON else logits, hidden)
                 for prompt, (logits, hidden) in zip(prompts, read(model, vocab, prompts))]
 
     monkeypatch.setattr(lm.prompt_cache, "read_prompts", poisoned)
     want = [solo(model, vocab, case) for case in CASES[:4]]
     slow_steps(model, monkeypatch)
     engine = BatchEngine(model, vocab)
-    cases = CASES[:2] + [("poison", 20, 1.0, None, None, 1, False)] + CASES[2:4]
+    cases = CASES[:2] + [(POISON, 20, 1.0, None, None, 1, False)] + CASES[2:4]
     got = run_together(engine, cases, [0.0, 0.0, 0.01, 0.01, 0.01])
     assert isinstance(got[2], ValueError) and "nan" in str(got[2])
     for g, w in zip(got[:2] + got[3:], want):

@@ -1,4 +1,5 @@
-"""A Space that runs for a term must not grow: per-visitor state is bounded and uploads are refused.
+"""A Space that runs for a term must not grow or waste: per-visitor state is bounded, uploads are refused,
+a closed page stops writing, and the loaded app stays out of Python's garbage collections.
 
 A real server (the app's own `launch`, a tiny model) on a local port, driven over raw HTTP as any
 client could.
@@ -106,3 +107,36 @@ def test_what_was_loaded_before_serving_is_left_out_of_garbage_collections(serve
     collected = {id(o) for generation in range(3) for o in gc.get_objects(generation=generation)}
     assert gc.is_tracked(demo) and id(demo) not in collected
     assert gc.get_freeze_count() > len(gc.get_objects(generation=2))
+
+
+def test_a_page_closed_mid_write_leaves_the_batch_at_once(server, monkeypatch):
+    """A student closes the tab while Write streams: Gradio cancels the event, and its row leaves the batch
+    (lm.batch_row.Row.aread's reader ends) instead of stepping the rest of its 300 words for nobody."""
+    import json
+    import time
+
+    demo, url, _ = server
+    write = next(f for f in demo.fns.values() if f.api_name == "generate")
+    engine = write.fn.__self__.engine
+    step = engine.model.step
+
+    def slow(token, hidden):  # 300 words take 6 s: long enough to see whether the row goes on
+        time.sleep(0.02)
+        return step(token, hidden)
+
+    monkeypatch.setattr(engine.model, "step", slow)
+    rows_before, session = engine.stats["rows"], "closing-page"
+    with httpx.Client(timeout=TIMEOUT) as http:
+        joined = http.post(f"{url}gradio_api/queue/join", json={
+            "data": ["the lion", 1.0, 0, 1.0, 300, "1", False], "fn_index": write._id, "session_hash": session,
+            "event_data": None, "trigger_id": None})
+        assert joined.status_code == 200, joined.text
+        with http.stream("GET", f"{url}gradio_api/queue/data?session_hash={session}") as page:  # the page's stream
+            for line in page.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_generating":
+                    break  # the first words are shown: the tab closes
+    deadline = time.monotonic() + 3
+    while engine.busy() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not engine.busy()
+    assert engine.stats["rows"] - rows_before < 100  # far fewer than 300 steps of it

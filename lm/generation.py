@@ -46,8 +46,8 @@ class Generation:
     seed: int = 0  # the seed actually used: pass it back to reproduce this result
     unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
     display: dict[str, str] = field(default_factory=dict, repr=False)  # the vocabulary's display forms
-    _text: Detokenizer | None = field(default=None, init=False, repr=False, compare=False)  # for last_piece
-    _read: int = field(default=0, init=False, repr=False, compare=False)  # tokens _text has read
+    _detokenizer: Detokenizer | None = field(default=None, init=False, repr=False, compare=False)  # last_piece's
+    _detokenized: int = field(default=0, init=False, repr=False, compare=False)  # tokens it has taken
 
     @property
     def text(self) -> str:
@@ -72,10 +72,10 @@ class Generation:
         """piece(len(tokens) - 1), for a stream: the detokenizer is kept between calls, so n tokens cost n
         steps (piece() re-reads the whole text each time: n^2, 2 ms of the GIL per 100 words, 50 ms per 500)."""
         n = len(self.tokens)
-        if self._text is None or self._read != n - 1:  # tokens were added without asking: catch up
-            self._text = Detokenizer(self.display, self.prompt_tokens + self.tokens[:n - 1])
-        self._read = n
-        return self._lead(n - 1, self._text.add(self.tokens[-1]))
+        if self._detokenizer is None or self._detokenized != n - 1:  # tokens were added without asking: catch up
+            self._detokenizer = Detokenizer(self.display, self.prompt_tokens + self.tokens[:n - 1])
+        self._detokenized = n
+        return self._lead(n - 1, self._detokenizer.add(self.tokens[-1]))
 
     def _lead(self, i: int, text: str) -> str:
         return text.lstrip(" ") if i == 0 and self.prompt[-1:].isspace() else text  # the prompt brings its own space

@@ -6,6 +6,7 @@ off its frame or too small, not when a pixel moves.
 """
 
 import re
+import time
 
 import pytest
 import test_browser
@@ -58,9 +59,20 @@ def test_the_phone_first_screen_holds_the_prompt_write_and_the_story(page):
         box = tabs.nth(i).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     page.get_by_role("tab", name="Side by side").click()
-    first, second = _box(page, "#column-text-0"), _box(page, "#column-text-1")
+    first, second = _settled_boxes(page, "#column-text-0", "#column-text-1")
     assert second["x"] >= first["x"] + first["width"] - 1  # side by side: the second to the right of the first,
     assert second["y"] < first["y"] + first["height"] and first["y"] < second["y"] + second["height"]  # level with it
+
+
+def _settled_boxes(page, *selectors: str, timeout: float = 5.0) -> list[dict]:
+    """The boxes of `selectors` once the layout has settled (the same over three looks, ~0.1 s), not mid-way
+    through the tab's first render: measured at once after a click, a column could still be 20 px high."""
+    deadline, seen = time.monotonic() + timeout, []
+    while True:
+        page.wait_for_timeout(30)
+        seen = [*seen[-2:], [_box(page, selector) for selector in selectors]]
+        if (len(seen) == 3 and seen[0] == seen[1] == seen[2]) or time.monotonic() > deadline:
+            return seen[-1]
 
 
 def _outside(page, selector: str) -> list[str]:

@@ -110,11 +110,9 @@ class Actions:
     def _begin_write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos):
         """A Write's story (what the page shows and keeps of it) and its settings for the batch."""
         prompt, seed = self._read(prompt, seed)
-        story = fmt.StoryText(prompt, {"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k,
-                                       "top_p": top_p})
-        return story, {"prompt": prompt, "max_new_tokens": max_new_tokens, "temperature": temperature,
-                       "top_k": top_k, "top_p": top_p, "seed": seed, "stop_at_eos": stop_at_eos,
-                       "interval": STREAM_INTERVAL}
+        written = {"prompt": prompt, "seed": seed, "temperature": temperature, "top_k": top_k, "top_p": top_p}
+        return fmt.StoryText(prompt, written), {**written, "max_new_tokens": max_new_tokens,
+                                                "stop_at_eos": stop_at_eos, "interval": STREAM_INTERVAL}
 
     @staticmethod
     def _nothing_to_write(story):

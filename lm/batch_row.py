@@ -22,8 +22,8 @@ END = object()  # a row's last message: no more tokens
 class Row:
     """One request in the batch: its settings, its random stream and the queue its tokens go to."""
 
-    def __init__(self, prompt, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
-        self.prompt = prompt  # read by the worker as the row joins
+    def __init__(self, prompt, ids, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos):
+        self.prompt, self.ids = prompt, ids  # read by the worker as the row joins; ids: what the model is fed
         self.logits = self.hidden = None  # then (1, V), per layer (1, 1, H): the prompt's, until the batch holds them
         self.temperature, self.top_k, self.top_p, self.stop_at_eos = temperature, top_k, top_p, stop_at_eos
         self.generator = make_generator(seed)  # as lm.stream seeds it

@@ -129,7 +129,7 @@ class BatchEngine:
             return None, None
         gen = Generation(prompt, words, temperature=temperature, seed=seed, unknown_words=unknown,
                          display=self.vocab.display)
-        row = Row(prompt, temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
+        row = Row(prompt, prompt_ids(self.vocab, words), temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
         self._enqueue(row)
         with self._lock:
             self._writing += 1
@@ -197,9 +197,8 @@ class BatchEngine:
             return []
         try:
             for row in joining if busy else []:
-                ids = prompt_ids(self.vocab, prompt_words(self.vocab, row.prompt)[0])
-                if len(ids) <= STEP_PROMPT_MAX and self._prompts.cached(row.prompt) is None:
-                    row.feed, row.key = ids, self._prompts.key()
+                if len(row.ids) <= STEP_PROMPT_MAX and self._prompts.cached(row.prompt) is None:
+                    row.feed, row.key = list(row.ids), self._prompts.key()
                     row.logits = torch.zeros(1, len(self.vocab), device=self.model.fc.weight.device)  # (1, V): unread
                     row.hidden = self.model.init_hidden(1)
                     self.stats["prompts_in_batch"] += 1
@@ -244,11 +243,12 @@ class BatchEngine:
                                 self.vocab)  # (b,): logits is the step's (or the join's) fresh tensor
             ids[index] = drawn
             keep = [ready[j] for j in going]
-        for j, row in enumerate(rows):
-            if row.feed and not row.cancelled:
-                ids[j] = row.feed.pop(0)
-                keep.append(j)
-        keep.sort()
+        if len(ready) < len(rows):  # rows still reading their prompt step on its next word
+            for j, row in enumerate(rows):
+                if row.feed and not row.cancelled:
+                    ids[j] = row.feed.pop(0)
+                    keep.append(j)
+            keep.sort()
         t1 = time.perf_counter()
         self.stats["sample_s"] += t1 - t0
         if not keep:

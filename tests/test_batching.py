@@ -387,16 +387,21 @@ def test_a_row_with_bad_logits_fails_alone(model, vocab, monkeypatch, how):
         same(g, w)
 
 
-def test_a_failed_step_fails_its_rows_and_the_engine_goes_on(model, vocab, monkeypatch):
+def fail_one_step(model, monkeypatch, which: int) -> None:
+    """The model's step number `which` (from 1) raises, as an out-of-memory error would; the others run."""
     step, calls = model.step, []
 
     def failing_once(token, hidden):
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == which:
             raise RuntimeError("out of memory")
         return step(token, hidden)
 
     monkeypatch.setattr(model, "step", failing_once)
+
+
+def test_a_failed_step_fails_its_rows_and_the_engine_goes_on(model, vocab, monkeypatch):
+    fail_one_step(model, monkeypatch, 5)
     engine = BatchEngine(model, vocab)
     with pytest.raises(RuntimeError, match="batched generation step failed: RuntimeError: out of memory"):
         list(engine.stream("the owl", 20, seed=1, stop_at_eos=False))

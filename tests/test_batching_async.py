@@ -8,7 +8,7 @@ import random
 import time
 
 import pytest
-from test_batching import CASES, same, slow_steps, solo, wait_idle
+from test_batching import CASES, fail_one_step, same, slow_steps, solo, wait_idle
 
 from lm.batching import BatchEngine
 
@@ -96,15 +96,7 @@ def test_an_async_stream_raises_its_own_errors(model, vocab, monkeypatch):
     engine = BatchEngine(model, vocab)
     with pytest.raises(ValueError, match="temperature"):
         _run(_read(engine, ("the owl", 5, -1.0, None, None, 1, False)))
-    step, calls = model.step, []
-
-    def failing_once(token, hidden):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("out of memory")
-        return step(token, hidden)
-
-    monkeypatch.setattr(model, "step", failing_once)
+    fail_one_step(model, monkeypatch, 3)
     with pytest.raises(RuntimeError, match="batched generation step failed: RuntimeError: out of memory"):
         _run(_read(engine, ("the owl", 20, 1.0, None, None, 1, False)))
     wait_idle(engine)

@@ -5,6 +5,7 @@ A real server (the app's own `launch`, a tiny model) on a local port, driven ove
 client could.
 """
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from test_app import TIMEOUT, _free_port, _make_model  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from page_client import open_pages  # noqa: E402
 
 import app  # noqa: E402
 import lm  # noqa: E402
@@ -112,7 +116,6 @@ def test_what_was_loaded_before_serving_is_left_out_of_garbage_collections(serve
 def test_a_page_closed_mid_write_leaves_the_batch_at_once(server, monkeypatch):
     """A student closes the tab while Write streams: Gradio cancels the event, and its row leaves the batch
     (lm.batch_row.Row.aread's reader ends) instead of stepping the rest of its 300 words for nobody."""
-    import json
     import time
 
     demo, url, _ = server
@@ -125,16 +128,23 @@ def test_a_page_closed_mid_write_leaves_the_batch_at_once(server, monkeypatch):
         return step(token, hidden)
 
     monkeypatch.setattr(engine.model, "step", slow)
-    rows_before, session = engine.stats["rows"], "closing-page"
-    with httpx.Client(timeout=TIMEOUT) as http:
-        joined = http.post(f"{url}gradio_api/queue/join", json={
-            "data": ["the lion", 1.0, 0, 1.0, 300, "1", False], "fn_index": write._id, "session_hash": session,
-            "event_data": None, "trigger_id": None})
-        assert joined.status_code == 200, joined.text
-        with http.stream("GET", f"{url}gradio_api/queue/data?session_hash={session}") as page:  # the page's stream
-            for line in page.iter_lines():
-                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_generating":
-                    break  # the first words are shown: the tab closes
+    rows_before = engine.stats["rows"]
+
+    class TabClosed(Exception):
+        pass
+
+    def close(outputs, now):  # the first words are shown: the tab closes, and its stream with it
+        raise TabClosed
+
+    async def student():
+        http, (page,) = await open_pages(url, 1, open_them=False)  # the browser's queue protocol (bench/)
+        try:
+            with pytest.raises(TabClosed):
+                await page.run(write._id, ["the lion", 1.0, 0, 1.0, 300, "1", False], on_update=close)
+        finally:
+            await http.aclose()
+
+    asyncio.run(student())
     deadline = time.monotonic() + 3
     while engine.busy() and time.monotonic() < deadline:
         time.sleep(0.02)

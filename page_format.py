@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import lm
-from lm.text import EOS
+from lm.text import EOS, is_break
 from page_plots import distribution_figure, others_share, training_figure  # noqa: F401 (app.py's fmt.*)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -84,7 +84,7 @@ class StoryText:
 
     def add(self, item: lm.StreamToken) -> None:
         self.text += item.text
-        blank = item.text.isspace()  # a paragraph break: not coloured, not a word to hover
+        blank = is_break(item.text)  # a paragraph break (after its colon): not coloured, not a word to hover
         self.spans.append((item.text, None if blank else prob_label(item.prob)))
         i = len(self.tokens)
         self.parts.append(html.escape(item.text) if blank else word_html(item.text, item.prob, item.rank, i))
@@ -106,7 +106,7 @@ def column_html(gen: lm.Generation, col: int) -> str:
     coloured: the columns are read side by side; each word tells its chance and rank on hover and focus."""
     parts = [f'<span class="prompt">{html.escape(gen.prompt)}</span>'] if gen.prompt else []
     for i, (piece, p, rank) in enumerate(zip(gen.pieces(), gen.probs, gen.ranks)):
-        if piece.isspace():
+        if is_break(piece):
             parts.append(html.escape(piece))
             continue
         parts.append(word_html(piece, p, rank, i).replace('class="w ', 'class="w plain ', 1)

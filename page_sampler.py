@@ -17,7 +17,8 @@ import gradio as gr
 
 from lm.generation import Generation
 from lm.stepping import continue_text, next_step, take_step
-from lm.text import tokenize
+from lm.text import is_break, tokenize
+from lm.vocab import Vocab
 from page_actions import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TOP_P, MODEL_QUEUE
 from page_input import notice_prompt, read_prompt, read_seed, shown_to_user
 from page_strip import clicked, strip_html, tickets_html
@@ -27,11 +28,14 @@ MAX_STEPS = MAX_NEW_TOKENS  # words one text may have here, as in the Playground
 HOW = {"roll": "rolled", "mine": "your pick", "auto": "sampler"}
 
 
-def text_html(state: dict, display: dict) -> str:
+def text_html(state: dict, vocab: Vocab) -> str:
     """The text so far: the prompt, then each word taken, marked by how (rolled, your pick, sampler)."""
-    gen = _generation(state, display)
+    gen = _generation(state, vocab)
     parts = [f'<span class="prompt">{html.escape(state["prompt"])}</span>'] if state["prompt"] else []
     for piece, how in zip(gen.pieces(), state["how"]):
+        if is_break(piece):  # a paragraph break (after its colon): no word to mark
+            parts.append(html.escape(piece))
+            continue
         lead = piece[: len(piece) - len(piece.lstrip())]
         word = html.escape(piece[len(lead):])
         parts.append(html.escape(lead) + (f'<span class="taken {how}" title="{HOW[how]}">{word}</span>' if word
@@ -41,8 +45,9 @@ def text_html(state: dict, display: dict) -> str:
     return '<div class="sampler-story">' + "".join(parts) + "</div>"
 
 
-def _generation(state: dict, display: dict) -> Generation:
-    return Generation(state["prompt"], tokenize(state["prompt"]), tokens=list(state["tokens"]), display=display)
+def _generation(state: dict, vocab: Vocab) -> Generation:
+    return Generation(state["prompt"], tokenize(state["prompt"]), tokens=list(state["tokens"]), display=vocab.display,
+                      colons=vocab.colons)
 
 
 # --------------------------------------------------------------------------------------- actions
@@ -65,7 +70,7 @@ class Sampler:
 
     def _show(self, state, t, top_k, top_p, last: str = ""):
         step = next_step(self.model, self.vocab, state["prompt"], state["tokens"], state["seed"], t, top_k, top_p)
-        return text_html(state, self.vocab.display), last, tickets_html(step), str(state["seed"]), state
+        return text_html(state, self.vocab), last, tickets_html(step), str(state["seed"]), state
 
     @gpu(duration=gpu_seconds(2 * MAX_STEPS))
     @shown_to_user
@@ -96,7 +101,7 @@ class Sampler:
                                 top_p, token)
         state = {**state, "tokens": [*state["tokens"], token or step.drawn.token],
                  "how": [*state["how"], "mine" if token else "roll"]}
-        return text_html(state, self.vocab.display), strip_html(step, token), tickets_html(after), \
+        return text_html(state, self.vocab), strip_html(step, token), tickets_html(after), \
             str(state["seed"]), state
 
     @gpu(duration=gpu_seconds(MAX_STEPS))

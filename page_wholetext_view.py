@@ -144,7 +144,7 @@ def _runs(pieces: list[str], copied: list[bool]) -> str:
             run.clear()
 
     for piece, hit in zip(pieces, copied):
-        if hit and not piece.isspace():
+        if hit and not lm.text.is_break(piece):
             run.append(piece)
         else:
             close()

@@ -6,7 +6,9 @@
 
 For each model: 50 seeds x 4 prompts, 100 new tokens each at temperature 0.8 (stop_at_eos=False).
 - Line breaks: the share of generated `<eos>` (a paragraph break) that follow a token other than
-  . ! ? ' (a break in the middle of a sentence). Target: at most 10%.
+  . ! ? ' (a break in the middle of a sentence). Target: at most 10%. And the same share as the page
+  shows the text: a break after one of the vocabulary's colon words reads "said:" (lm.Vocab.colons),
+  the colon the books print there and the tokenizer drops.
 - Casing: words whose display form is capitalised ("Dorothy") that appear in lower case in the
   text ("dorothy"). The one artefact: `tokenize` splits "don't" into don ' t, so a capitalised
   display form of a contraction's tail cannot show; none is counted.
@@ -28,8 +30,7 @@ PROMPTS = ["The wizard looked at the map and said", "The lion was afraid, but",
 ENDS = {".", "!", "?", "'"}
 
 
-def measure(source: str, seeds: int, tokens: int, temperature: float, colon_words: frozenset = frozenset()) -> dict:
-    """`colon_words`: words after which the books end a paragraph mostly with a colon (see books_share)."""
+def measure(source: str, seeds: int, tokens: int, temperature: float) -> dict:
     model, vocab = lm.load_pretrained(source)
     breaks = mid = colon = lower = words = 0
     at_prompt = collections.Counter()  # mid-sentence breaks that are the first new token, by prompt
@@ -44,7 +45,7 @@ def measure(source: str, seeds: int, tokens: int, temperature: float, colon_word
                     breaks += 1
                     if prev not in ENDS:
                         mid += 1
-                        colon += prev in colon_words
+                        colon += prev in vocab.colons  # shown as "said:" and a break (lm.Vocab.colons)
                         after[prev] += 1
                         at_prompt[prompt] += i == 0
             for word in re.findall(r"[^\W\d_][\w'-]*", g.continuation):
@@ -100,27 +101,22 @@ def main(argv=None) -> None:
     p.add_argument("--corpus", help="also measure the books themselves (a corpus folder or dataset id), e.g. "
                                     "../shared/corpora/oz")
     args = p.parse_args(argv)
-    colon_words = frozenset()
     if args.corpus:
         for split in ("train", "test"):
             mid, total, ends, colons = books_share(args.corpus, split)
             print(f"the books ({args.corpus}, {split}): {mid} of {total} paragraphs end mid-sentence "
                   f"({mid / total:.1%}); {colons.total()} of those end in a colon as printed, which the "
                   f"tokenizer drops (after 'said': {colons['said']} of {ends['said']})")
-            if split == "train":
-                # words seen ending a paragraph at least 3 times, mostly before a colon
-                colon_words = frozenset(word for word, n in ends.items() if n >= 3 and colons[word] > n / 2)
     for source in args.model or [str(ROOT / "assets" / "oz-lstm")]:
-        r = measure(source, args.seeds, args.tokens, args.temperature, colon_words)
+        r = measure(source, args.seeds, args.tokens, args.temperature)
         print(f"{source}: {r['mid']} of {r['breaks']} generated paragraph breaks mid-sentence ({r['share']:.1%}, "
               f"target <= 10%); {r['lower']} of {r['words']} words in lower case though their display form is "
               f"capitalised{' (' + ', '.join(r['examples']) + ')' if r['examples'] else ''}")
         print("  mid-sentence breaks most often follow: " + ", ".join(f"{w} ({n})" for w, n in r["after"]))
-        if colon_words:
-            rest = r["mid"] - r["colon"]
-            print(f"  {r['colon']} of them follow a word that the books' paragraphs end on mostly before a colon "
-                  f"({len(colon_words)} words, 'said' among them); read with that colon, {rest} of {r['breaks']} "
-                  f"breaks are mid-sentence ({rest / max(r['breaks'], 1):.1%})")
+        rest = r["mid"] - r["colon"]
+        print(f"  {r['colon']} of them follow a word the page shows with a colon before a break (\"said:\"; "
+              f"lm.Vocab.colons); as shown, {rest} of {r['breaks']} breaks are mid-sentence "
+              f"({rest / max(r['breaks'], 1):.1%})")
         first = sum(r["at_prompt"].values())
         print(f"  of them right after the prompt (the first new token): {first}; inside the new text: "
               f"{r['mid'] - first} of {r['breaks'] - first} ({(r['mid'] - first) / max(r['breaks'] - first, 1):.1%})")

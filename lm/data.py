@@ -180,7 +180,7 @@ def load_corpus(source: str | os.PathLike = DEFAULT_SOURCE, min_freq: int = 3) -
     train_tokens = [[w.lower() for w in tokens] for tokens in cased]  # == tokenize_lines(lines["train"])
     if not train_tokens:
         raise ValueError(f"the 'train' split of corpus {source!r} has no tokens")
-    vocab = Vocab.build(train_tokens, min_freq=min_freq, cased_lines=cased)
+    vocab = Vocab.build(train_tokens, min_freq=min_freq, cased_lines=cased, lines=lines["train"])
     return Corpus(
         vocab=vocab,
         train=_encode_token_lists(train_tokens, vocab),

@@ -46,6 +46,7 @@ class Generation:
     seed: int = 0  # the seed actually used: pass it back to reproduce this result
     unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
     display: dict[str, str] = field(default_factory=dict, repr=False)  # the vocabulary's display forms
+    colons: frozenset[str] = field(default_factory=frozenset, repr=False)  # and its words shown with ":" at a break
     _detokenizer: Detokenizer | None = field(default=None, init=False, repr=False, compare=False)  # last_piece's
     _detokenized: int = field(default=0, init=False, repr=False, compare=False)  # tokens it has taken
 
@@ -61,23 +62,26 @@ class Generation:
 
     def pieces(self) -> list[str]:
         """The text each new token adds to `text`, in order, in one pass."""
-        text = Detokenizer(self.display, self.prompt_tokens)
+        text = Detokenizer(self.display, self.prompt_tokens, self.colons)
         return [self._lead(i, text.add(token)) for i, token in enumerate(self.tokens)]
 
     def piece(self, i: int) -> str:
         """The text that new token i adds to `text`."""
-        return self._lead(i, Detokenizer(self.display, self.prompt_tokens + self.tokens[:i]).add(self.tokens[i]))
+        text = Detokenizer(self.display, self.prompt_tokens + self.tokens[:i], self.colons)
+        return self._lead(i, text.add(self.tokens[i]))
 
     def last_piece(self) -> str:
         """piece(len(tokens) - 1), for a stream: the detokenizer is kept between calls, so n tokens cost n
         steps (piece() re-reads the whole text each time: n^2, 2 ms of the GIL per 100 words, 50 ms per 500)."""
         n = len(self.tokens)
         if self._detokenizer is None or self._detokenized != n - 1:  # tokens were added without asking: catch up
-            self._detokenizer = Detokenizer(self.display, self.prompt_tokens + self.tokens[:n - 1])
+            self._detokenizer = Detokenizer(self.display, self.prompt_tokens + self.tokens[:n - 1], self.colons)
         self._detokenized = n
         return self._lead(n - 1, self._detokenizer.add(self.tokens[-1]))
 
     def _lead(self, i: int, text: str) -> str:
+        if i == 0 and self.prompt.rstrip().endswith(":"):  # a prompt typed with its colon: "said:" + break
+            text = text.removeprefix(":")
         return text.lstrip(" ") if i == 0 and self.prompt[-1:].isspace() else text  # the prompt brings its own space
 
 
@@ -197,7 +201,8 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
     max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
     seeds = _row_seeds(seeds, seed, len(temps))
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
-    gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display)
+    gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display,
+                       colons=vocab.colons)
             for t, s in zip(temps, seeds)]
     generators = [make_generator(s) for s in seeds]
     rows = list(range(len(temps)))  # rows still writing

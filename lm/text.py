@@ -107,12 +107,19 @@ def capitalise(word: str) -> str:
     return word
 
 
+def is_break(piece: str) -> bool:
+    """Whether a piece of detokenized text is a paragraph break (its colon included): not a word to colour."""
+    return piece.lstrip(":").isspace()
+
+
 class Detokenizer:
     """detokenize one token at a time: `add(token)` is the text the token adds, with the space before it.
     A stream of n tokens costs n steps this way, not the n^2 of detokenizing the whole text at each one."""
 
-    def __init__(self, display: dict[str, str] | None = None, context: Iterable[str] = ()):
+    def __init__(self, display: dict[str, str] | None = None, context: Iterable[str] = (),
+                 colons: frozenset[str] | set[str] = frozenset()):
         self.display = display or {}
+        self.colons = colons
         self.capitalise_next = True  # the first word of the text
         self.glue_next = True  # no space before the next token: at the start of a paragraph and after "("
         self.previous = None
@@ -121,8 +128,9 @@ class Detokenizer:
 
     def add(self, token: str) -> str:
         if token == EOS:  # the end of a paragraph; the next word starts a sentence
+            colon = ":" if self.previous in self.colons else ""  # "he said:" before a quoted paragraph
             self.capitalise_next, self.glue_next, self.previous = True, True, None
-            return "\n\n"
+            return colon + "\n\n"
         suffix = self.previous == "'" and token in _SUFFIXES
         space = "" if self.glue_next or suffix or token in _NO_SPACE_BEFORE else " "
         if suffix:
@@ -140,7 +148,8 @@ class Detokenizer:
         return space + word
 
 
-def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, context: Iterable[str] = ()) -> str:
+def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, context: Iterable[str] = (),
+               colons: frozenset[str] | set[str] = frozenset()) -> str:
     """Join tokens into readable text: the inverse of ``tokenize`` up to case.
 
         ['i', 'don', "'", 't', 'know', '.', 'who', '?'] -> "I don't know. Who?"
@@ -149,7 +158,9 @@ def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, con
     Punctuation hugs the word before it, ``(`` the word after; an apostrophe
     joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``) to its
     word, otherwise it hugs the word before only (``dogs'``). ``<eos>`` ends a
-    paragraph (a line of the corpus): a blank line. Words take their form from
+    paragraph (a line of the corpus): a blank line, after a colon when the word
+    before it is in ``colons`` (like ``Vocab.colons``: "said" -> "said:", since
+    ``tokenize`` drops the colon the books print there). Words take their form from
     ``display`` (like ``Vocab.display``; None: lower case), the pronoun "i" is
     "I", and the first word of the text, of each paragraph and after . ! ? is
     capitalised. ``<unk>`` stays ``<unk>``.
@@ -164,5 +175,5 @@ def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, con
     (from text like ``"<br  />"``) is joined into ``"<br />"``, which
     ``tokenize`` then deletes.
     """
-    text = Detokenizer(display, context)
+    text = Detokenizer(display, context, colons)
     return "".join(text.add(token) for token in tokens)

@@ -10,7 +10,9 @@ with the original notebook:
     [2, 3, 0]
 
 Display forms are learned from the cased training text (``tokenize_cased``): "dorothy" is shown
-as "Dorothy", "oz" as "Oz". They change nothing but what people read.
+as "Dorothy", "oz" as "Oz"; and from the lines as printed, the words after which a paragraph that
+ends there mostly ends in a colon ("he said:" before a quoted paragraph), which the tokenizer drops.
+They change nothing but what people read.
 """
 
 import json
@@ -21,10 +23,10 @@ from pathlib import Path
 
 from .file_checks import MAX_VOCAB_BYTES, read_json
 from .files import atomic_write
-from .text import SPECIALS, capitalise, sentence_starts, shown
+from .text import SPECIALS, capitalise, sentence_starts, shown, tokenize
 
 VOCAB_FORMAT = "lm-vocab"
-VOCAB_VERSION = 2  # 2 added "display"; files of version 1 still load
+VOCAB_VERSION = 3  # 2 added "display", 3 "colons"; files of versions 1 and 2 still load
 
 
 class Vocab:
@@ -36,23 +38,27 @@ class Vocab:
         Vocab(["<unk>", "<eos>", "the", "owl"]).encode(["the", "cat"]) -> [2, 0]
 
     ``display`` maps a token to the form people see, only where it differs
-    (``{"dorothy": "Dorothy", "i": "I"}``); it changes no id, nor ``==``.
+    (``{"dorothy": "Dorothy", "i": "I"}``); ``colons`` holds the words shown with a colon before a
+    paragraph break (``{"said"}``). Neither changes an id, nor ``==``.
     """
 
-    def __init__(self, itos: Iterable[str], min_freq: int | None = None, display: dict[str, str] | None = None):
+    def __init__(self, itos: Iterable[str], min_freq: int | None = None, display: dict[str, str] | None = None,
+                 colons: Iterable[str] = ()):
         itos = list(itos)
         display = {} if display is None else display
-        problem = _itos_problem(itos) or _display_problem(display, set(itos))
+        colons = list(colons)
+        problem = _itos_problem(itos) or _display_problem(display, set(itos)) or _colons_problem(colons, set(itos))
         if problem:
             raise ValueError(f"invalid vocabulary: {problem}")
         self.itos = itos
         self.stoi = {token: i for i, token in enumerate(itos)}
         self.min_freq = min_freq  # kept only to record how the vocab was built
         self.display = {token: display[token] for token in itos if token in display}  # in id order
+        self.colons = frozenset(colons)
 
     @classmethod
     def build(cls, token_lists: Iterable[list[str]], min_freq: int = 3,
-              cased_lines: Iterable[list[str]] | None = None) -> "Vocab":
+              cased_lines: Iterable[list[str]] | None = None, lines: Iterable[str] | None = None) -> "Vocab":
         """Build from tokenized lines (the train split only, so no test word leaks in).
 
         Keeps tokens seen at least ``min_freq`` times, most frequent first,
@@ -62,6 +68,7 @@ class Vocab:
 
         ``cased_lines``, the same lines from ``tokenize_cased``, teach the
         display forms (see ``_learn_display``); without them display is lower case.
+        ``lines``, the same lines as printed, teach the colons (``_learn_colons``).
         """
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
@@ -76,7 +83,8 @@ class Vocab:
         items.sort(key=lambda kv: kv[1], reverse=True)
         kept = [token for token, count in items if count >= min_freq]
         display = None if cased_lines is None else _learn_display(cased_lines, set(kept))
-        return cls([*SPECIALS, *kept], min_freq=min_freq, display=display)
+        colons = () if lines is None else _learn_colons(lines, set(kept))
+        return cls([*SPECIALS, *kept], min_freq=min_freq, display=display, colons=colons)
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -131,7 +139,7 @@ class Vocab:
         """
         path = os.fspath(path)
         payload = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "min_freq": self.min_freq, "itos": self.itos,
-                   "display": self.display}
+                   "display": self.display, "colons": sorted(self.colons, key=self.stoi.get)}
         # One token per line keeps diffs of two vocab files readable.
         body = json.dumps(payload, ensure_ascii=False, indent=1)
         atomic_write(path, lambda tmp: Path(tmp).write_text(body + "\n", encoding="utf-8"))
@@ -150,17 +158,18 @@ class Vocab:
         if not isinstance(payload, dict) or payload.get("format") != VOCAB_FORMAT:
             raise ValueError(f"vocabulary file {path!r} is not an {VOCAB_FORMAT!r} file")
         version = payload.get("version")
-        if version not in (1, VOCAB_VERSION) or isinstance(version, bool):
+        if version not in (1, 2, VOCAB_VERSION) or isinstance(version, bool):
             raise ValueError(
                 f"vocabulary file {path!r} has version {version!r}; "
                 f"this code reads versions 1 to {VOCAB_VERSION}"
             )
         itos = payload.get("itos")
         display = payload.get("display") if version >= 2 else {}  # version 1: lower case
-        problem = _itos_problem(itos) or _display_problem(display, set(itos))
+        colons = payload.get("colons") if version >= 3 else []  # versions 1 and 2: no colons
+        problem = _itos_problem(itos) or _display_problem(display, set(itos)) or _colons_problem(colons, set(itos))
         if problem:
             raise ValueError(f"vocabulary file {path!r}: {problem}")
-        return cls(itos, min_freq=payload.get("min_freq"), display=display)
+        return cls(itos, min_freq=payload.get("min_freq"), display=display, colons=colons)
 
 
 def _itos_problem(itos) -> str | None:
@@ -189,6 +198,26 @@ def _display_problem(display, words: set) -> str | None:
             return f"display form {form!r} of {token!r} must be a different casing of it (and hold no 'Σ')"
     return None
 
+
+def _colons_problem(colons, words: set) -> str | None:
+    """What is wrong with a list of colon words for a vocabulary of ``words``, or None."""
+    if not isinstance(colons, list) or not all(isinstance(t, str) for t in colons):
+        return "'colons' must be a list of strings"
+    bad = next((t for t in colons if t not in words or t in SPECIALS), None)
+    return None if bad is None else f"colon word {bad!r} is not a word of the vocabulary"
+
+
+def _learn_colons(lines: Iterable[str], words: set, min_count: int = 3) -> frozenset[str]:
+    """The words after which the books end a paragraph with a colon in most of at least ``min_count``
+    paragraphs that end on them: "said", in "he said:" before a quoted paragraph. ``tokenize`` drops
+    the colon, so without it the page would show "he said" and a break, as if a sentence broke off."""
+    ends, colons = Counter(), Counter()
+    for line in lines:
+        tokens = tokenize(line)
+        if tokens and tokens[-1] in words:
+            ends[tokens[-1]] += 1
+            colons[tokens[-1]] += line.rstrip().endswith(":")
+    return frozenset(word for word, n in ends.items() if n >= min_count and colons[word] > n / 2)
 
 
 def _learn_display(cased_lines: Iterable[list[str]], words: set) -> dict[str, str]:

@@ -176,6 +176,9 @@ def test_a_typed_value_out_of_range_is_named_and_the_box_shows_what_is_used(page
     page.get_by_text("Top-k and top-p").click()
     top_p = page.locator("#top-p input[type=number]")
     top_p.fill("0.01")  # the smallest top-p: greedy
+    # The slider's own range follows once the page has taken the value (the accordion has just opened: under a
+    # busy machine a click straight after the fill could send the value from before it).
+    expect(page.locator("#top-p input[type=range]")).to_have_value("0.01")
     sent = _sent(page, lambda: page.locator("#generate-button").click())
     assert sent[3] == 0.01 and page.locator("#top-p .range-note").count() == 0
     expect(top_p).to_have_value("0.01")

@@ -76,6 +76,14 @@ def test_min_freq(tmp_path):
     assert load_corpus(str(folder), min_freq=2).vocab.itos == [UNK, EOS, "owl", "cat"]
 
 
+def test_the_vocabulary_learns_capitals_and_colons_from_the_train_split_as_printed(tmp_path):
+    train = "Then Ozma said:\nGo, said Ozma.\nThe owl said:\nAnd Ozma said:\nIt said it\n"
+    test = "So it:\nSo it:\nSo it:\n"  # never learned from: "it" ends three test paragraphs on a colon
+    corpus = load_corpus(str(make_corpus(tmp_path / "c", train=train, test=test)), min_freq=1)
+    assert corpus.vocab.colons == {"said"} and corpus.vocab.display == {"ozma": "Ozma"}
+    assert decode(corpus, "train")[:4] == ["then", "ozma", "said", EOS]  # the tokens know no colon
+
+
 def test_several_files_per_split_in_name_order(tmp_path):
     folder = make_corpus(tmp_path / "c", train="owl\n")
     (folder / "train" / "zz.txt").write_text("cat\n", encoding="utf-8")

@@ -98,6 +98,22 @@ def test_the_story_html_only_grows_at_its_end(model, vocab):
                                                          if not i.text.isspace()]
 
 
+def test_a_break_after_its_colon_is_no_word_on_the_story_nor_in_a_column():
+    """ "he said:" before a paragraph break: the colon and the break are shown, neither coloured nor inspectable."""
+    story = fmt.StoryText("The owl")
+    for item in [lm.StreamToken("said", 0.4, " said", 1), lm.StreamToken("<eos>", 0.5, ":\n\n", 1),
+                 lm.StreamToken("go", 0.1, "Go", 3)]:
+        story.add(item)
+    page = _Spans(story.html)
+    assert story.text == page.text == "The owl said:\n\nGo"
+    assert [t for a, t in page.spans if "w" in a.get("class", "").split()] == ["said", "Go"]
+    gen = lm.Generation("The owl", ["the", "owl"], tokens=["said", "<eos>", "go"], probs=[0.4, 0.5, 0.1],
+                        ranks=[1, 1, 3], colons=frozenset({"said"}))
+    column = _Spans(fmt.column_html(gen, 0))
+    assert column.text == gen.text == "The owl said:\n\nGo"
+    assert [t for a, t in column.spans if a.get("data-i")] == ["said", "Go"]
+
+
 def test_palette_css_and_legend_use_every_colour_and_label_of_the_settings():
     css, legend = fmt.palette_css(), _Spans(fmt.legend_html())
     for key in ("prob_bins", "rank_bins"):

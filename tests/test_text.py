@@ -164,7 +164,8 @@ def test_vocab_save_load_round_trip(tmp_path):
     loaded = Vocab.load(path)
     assert loaded == vocab and loaded.min_freq == 3
     payload = json.loads(path.read_text(encoding="utf-8"))
-    assert payload == {"format": "lm-vocab", "version": 2, "min_freq": 3, "itos": vocab.itos, "display": {}}
+    assert payload == {"format": "lm-vocab", "version": 3, "min_freq": 3, "itos": vocab.itos, "display": {},
+                       "colons": []}
     assert "café" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
     assert [p.name for p in tmp_path.iterdir()] == ["vocab.json"]  # no temp file left
     vocab.save(str(path))  # overwriting works too, with a str path
@@ -187,7 +188,7 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ("", "not valid JSON"),
         ([1, 2], "lm-vocab"),
         ({**GOOD, "format": "something-else"}, "lm-vocab"),
-        ({**GOOD, "version": 3}, "version 3"),
+        ({**GOOD, "version": 4}, "version 4"),
         ({**GOOD, "version": True}, "version True"),
         ({**GOOD, "version": 2}, "'display' must be an object"),  # version 2 has display forms
         ({**GOOD, "version": 2, "display": ["a"]}, "'display' must be an object"),
@@ -198,6 +199,11 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ({**GOOD, "version": 2, "display": {"a": "B"}}, "display form 'B' of 'a'"),
         ({**GOOD, "version": 2, "display": {"a": "Ab"}}, "display form 'Ab' of 'a'"),
         ({**GOOD, "itos": ["<unk>", "<eos>", "ας"], "version": 2, "display": {"ας": "ΑΣ"}}, "'ΑΣ'"),
+        ({**GOOD, "version": 3, "display": {}}, "'colons' must be a list"),  # version 3 has colon words
+        ({**GOOD, "version": 3, "display": {}, "colons": "a"}, "'colons' must be a list"),
+        ({**GOOD, "version": 3, "display": {}, "colons": [1]}, "'colons' must be a list"),
+        ({**GOOD, "version": 3, "display": {}, "colons": ["b"]}, "colon word 'b'"),
+        ({**GOOD, "version": 3, "display": {}, "colons": ["<eos>"]}, "colon word '<eos>'"),
         ({k: v for k, v in GOOD.items() if k != "version"}, "version None"),
         ({k: v for k, v in GOOD.items() if k != "itos"}, "itos"),
         ({**GOOD, "itos": ["<unk>", "<eos>", "a", "a"]}, "'a' appears more than once"),
@@ -351,7 +357,53 @@ def test_display_save_load_round_trip(tmp_path, cased_vocab):
     loaded = Vocab.load(path)
     assert loaded == cased_vocab and loaded.display == cased_vocab.display and loaded.shown("mirela") == "Mirela"
     payload = json.loads(path.read_text(encoding="utf-8"))
-    assert payload["version"] == 2 and payload["display"] == cased_vocab.display
+    assert payload["version"] == 3 and payload["display"] == cased_vocab.display
+
+
+# ----------------------------------------------------------------------------
+# Colons before a paragraph break, learned from the lines as printed
+
+COLON_LINES = [
+    "Then the baker said:", "'Zounds,' he cried.", "Mirela said:", "Mirela said: go.",  # "said" ends 3, 2 colon
+    "The owl cried:", "Everyone cried", "The fox cried", "It rained:", "It rained:",  # cried: 1 of 3; rained: 2
+    "The gate said:", "Then he said",
+]
+
+
+def test_colons_known_answers(tmp_path):
+    vocab = Vocab.build(map(tokenize, COLON_LINES), min_freq=1, lines=COLON_LINES)
+    # "said" ends four lines, three with a colon; "cried" ends three, one with a colon; "rained" ends only
+    # two (too few to tell); "go" and "." never end on a colon.
+    assert vocab.colons == {"said"}
+    assert Vocab.build(map(tokenize, COLON_LINES), min_freq=1).colons == frozenset()  # no lines: none
+    assert Vocab.build(map(tokenize, COLON_LINES), min_freq=7, lines=COLON_LINES).colons == frozenset()  # not kept
+    assert detokenize(tokenize("mirela said") + [EOS, "go"], colons=vocab.colons) == "Mirela said:\n\nGo"
+    assert detokenize(tokenize("mirela cried") + [EOS], colons=vocab.colons) == "Mirela cried\n\n"
+    assert detokenize(["said", "."], colons=vocab.colons) == "Said."  # only before a break
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocab.load(tmp_path / "vocab.json").colons == {"said"}
+    payload = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert payload["colons"] == ["said"]
+
+
+def test_a_version_2_vocabulary_loads_with_no_colons(tmp_path):
+    vocab = Vocab.load(_write(tmp_path, {**GOOD, "version": 2, "display": {"a": "A"}}))
+    assert vocab.display == {"a": "A"} and vocab.colons == frozenset()
+
+
+def test_colons_change_no_token_and_the_round_trip_holds():
+    colons = {"said", "cried"}
+    for tokens in (tokenize("the owl said") + [EOS, "go", "."], ["cried", EOS, EOS, "said", EOS]):
+        text = detokenize(tokens, colons=colons)
+        assert tokenize(text) == [t for t in tokens if t != EOS]  # tokenize drops the colon it shows
+        assert text.count(":") == sum(a in colons and b == EOS for a, b in zip(tokens, tokens[1:]))
+
+
+def test_a_prompt_typed_with_its_colon_gets_no_second_one():
+    for prompt in ("The owl said:", "The owl said: ", "The owl said"):
+        g = Generation(prompt, tokenize(prompt), tokens=[EOS, "go"], colons=frozenset({"said"}))
+        assert g.text == prompt.rstrip(" ").rstrip(":") + ":" + (" " if prompt.endswith(" ") else "") + "\n\nGo"
+        assert g.pieces() == [g.piece(0), g.piece(1)] and g.continuation == "".join(g.pieces())
 
 
 def test_detokenize_with_display(cased_vocab):

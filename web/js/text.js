@@ -1,7 +1,8 @@
 // lm.text.detokenize and lm.Generation's continuation/piece in JavaScript: model tokens back to text.
 //
 // Words take their forms from words.json (export.py): `shown` (lm.text.shown: "dorothy" -> "Dorothy")
-// and `capital` (lm.text.capitalise of that form, for a sentence start), by token id.
+// and `capital` (lm.text.capitalise of that form, for a sentence start), by token id; `colons`: the words
+// shown with a colon before a paragraph break (lm.Vocab.colons: "said" -> "said:").
 
 export const EOS = "<eos>";
 const NO_SPACE_BEFORE = new Set([".", ",", "!", "?", ")", ";", ":", "'"]);
@@ -22,6 +23,7 @@ export class Words {
     this.capitalForms = payload.capital;
     this.unk = payload.unk_index;
     this.eos = payload.eos_index;
+    this.colons = new Set(payload.colons ?? []);
     this.stoi = new Map(this.itos.map((t, i) => [t, i]));
   }
 
@@ -55,9 +57,10 @@ export class Detokenizer {
 
   piece(token) {
     if (token === EOS) {
+      const colon = this.words.colons?.has(this.previous) ? ":" : ""; // "he said:" before a quoted paragraph
       this.capitaliseNext = this.glueNext = true;
       this.previous = null;
-      return "\n\n";
+      return colon + "\n\n";
     }
     const suffix = this.previous === "'" && SUFFIXES.has(token);
     const space = this.glueNext || suffix || NO_SPACE_BEFORE.has(token) ? "" : " ";
@@ -86,12 +89,14 @@ export class Story {
     this.text = prompt;
     this.count = 0;
     this.stripFirst = prompt.length > 0 && tokenizer.isSpace(Array.from(prompt).pop());
+    this.typedColon = /:\s*$/u.test(prompt); // lm.Generation._lead: the prompt brings its own colon
     this.detok = new Detokenizer(words);
     promptTokens.forEach((t) => this.detok.piece(t));
   }
 
   add(token) {
     let piece = this.detok.piece(token);
+    if (this.count === 0 && this.typedColon) piece = piece.replace(/^:/, "");
     if (this.count === 0 && this.stripFirst) piece = piece.replace(/^ +/, "");
     this.count += 1;
     this.text += piece;

@@ -81,7 +81,7 @@ export async function write(app, ui) {
 
 function addPiece(story, item, settings) {
   const text = item.text;
-  if (/^\s*$/.test(text)) return story.append(text); // a paragraph break: no colour
+  if (/^:?\s*$/.test(text)) return story.append(text); // a paragraph break (after its colon): no colour
   const lead = text.slice(0, text.length - text.trimStart().length); // outside the word: lines break there
   const span = wordSpan(settings, text.slice(lead.length), item.prob, item.rank);
   span.dataset.prob = String(item.prob);

@@ -202,8 +202,7 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
     seeds = _row_seeds(seeds, seed, len(temps))
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
     gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display,
-                       colons=vocab.colons)
-            for t, s in zip(temps, seeds)]
+                       colons=vocab.colons) for t, s in zip(temps, seeds)]
     generators = [make_generator(s) for s in seeds]
     rows = list(range(len(temps)))  # rows still writing
     logits = logits.expand(len(rows), -1).clone()  # (B, V): every row starts from the same prompt

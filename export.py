@@ -34,10 +34,12 @@ ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", WASM)
 # --------------------------------------------------------------------------------------- page files
 def words_payload(vocab: lm.Vocab) -> dict:
     """Each token's form mid-sentence and at a sentence start (`lm.text.shown`, `capitalise`), by id, and the
-    words shown with a colon before a paragraph break (`Vocab.colons`)."""
+    words shown with a colon before a paragraph break (`Vocab.colons`) and in lower case after ! or ?
+    (`Vocab.lower_after`)."""
     forms = [shown(vocab.display, t) for t in vocab.itos]
     return {"format": "lm-web-words", "itos": vocab.itos, "shown": forms, "capital": [capitalise(f) for f in forms],
-            "unk_index": vocab.unk_index, "eos_index": vocab.eos_index, "colons": sorted(vocab.colons)}
+            "unk_index": vocab.unk_index, "eos_index": vocab.eos_index, "colons": sorted(vocab.colons),
+            "lower_after": {mark: sorted(words) for mark, words in sorted(vocab.lower_after.items())}}
 
 
 def _ranges(codepoints: list[int]) -> list[list[int]]:

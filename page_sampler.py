@@ -46,8 +46,8 @@ def text_html(state: dict, vocab: Vocab) -> str:
 
 
 def _generation(state: dict, vocab: Vocab) -> Generation:
-    return Generation(state["prompt"], tokenize(state["prompt"]), tokens=list(state["tokens"]), display=vocab.display,
-                      colons=vocab.colons)
+    return Generation(state["prompt"], tokenize(state["prompt"]), tokens=list(state["tokens"]),
+                      printing=vocab.printing)
 
 
 # --------------------------------------------------------------------------------------- actions

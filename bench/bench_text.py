@@ -12,6 +12,9 @@ For each model: 50 seeds x 4 prompts, 100 new tokens each at temperature 0.8 (st
 - Casing: words whose display form is capitalised ("Dorothy") that appear in lower case in the
   text ("dorothy"). The one artefact: `tokenize` splits "don't" into don ' t, so a capitalised
   display form of a contraction's tail cannot show; none is counted.
+- With --corpus, capitals after ! and ?: on the books' test split, how often the word after one
+  shows with the books' case: with the vocabulary's lower-case words after them ('"Oh!" cried
+  Dorothy', lm.Vocab.lower_after) and with a capital after every mark, as before they were learned.
 """
 
 import argparse
@@ -91,6 +94,30 @@ def books_share(source: str, split: str = "train") -> tuple[int, int, collection
     return ends.total(), total, ends, colons
 
 
+def books_case_after_marks(source: str, printing: lm.text.Printing, split: str = "test") -> tuple[int, int, int]:
+    """The words right after ! or ? in the books (past quotes and brackets), and how many of them
+    `printing` shows in the books' case (capital or not): with its lower-case words, and without them."""
+    from lm.data import load_split_lines
+
+    capitals = lm.text.Printing(printing.display, printing.colons)  # a capital after every mark
+    n = right = right_before = 0
+    for line in load_split_lines(source, split):
+        cased = lm.tokenize_cased(line)
+        shown = [lm.text.Detokenizer(p) for p in (printing, capitals)]
+        mark = None
+        for token in cased:
+            pieces = [d.add(token.lower()).lstrip() for d in shown]
+            if token in ("!", "?", "."):
+                mark = token if token != "." else None
+            elif lm.text.is_word(token):
+                if mark and token[:1].isalpha():
+                    n += 1
+                    right += pieces[0][:1].isupper() == token[:1].isupper()
+                    right_before += pieces[1][:1].isupper() == token[:1].isupper()
+                mark = None
+    return n, right, right_before
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", help="model folder or Hub id (repeat to compare); "
@@ -108,6 +135,10 @@ def main(argv=None) -> None:
                   f"({mid / total:.1%}); {colons.total()} of those end in a colon as printed, which the "
                   f"tokenizer drops (after 'said': {colons['said']} of {ends['said']})")
     for source in args.model or [str(ROOT / "assets" / "oz-lstm")]:
+        if args.corpus:
+            n, right, before = books_case_after_marks(args.corpus, lm.load_pretrained(source)[1].printing)
+            print(f"{source}: the books' test split, words after ! or ?: {right} of {n} shown in the books' case "
+                  f"({right / max(n, 1):.1%}); with a capital after every mark {before} ({before / max(n, 1):.1%})")
         r = measure(source, args.seeds, args.tokens, args.temperature)
         print(f"{source}: {r['mid']} of {r['breaks']} generated paragraph breaks mid-sentence ({r['share']:.1%}, "
               f"target <= 10%); {r['lower']} of {r['words']} words in lower case though their display form is "

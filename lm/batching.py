@@ -128,7 +128,7 @@ class BatchEngine:
         if max_new_tokens == 0:
             return None, None
         gen = Generation(prompt, words, temperature=temperature, seed=seed, unknown_words=unknown,
-                         display=self.vocab.display, colons=self.vocab.colons)
+                         printing=self.vocab.printing)
         row = Row(prompt, prompt_ids(self.vocab, words), temperature, top_k, top_p, seed, max_new_tokens, stop_at_eos)
         self._enqueue(row)
         with self._lock:

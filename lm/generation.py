@@ -30,7 +30,7 @@ from .sampling import (
     pick,
     uniforms,
 )
-from .text import Detokenizer, shown, tokenize
+from .text import LOWER_CASE, Detokenizer, Printing, shown, tokenize
 from .vocab import Vocab
 
 
@@ -45,8 +45,7 @@ class Generation:
     temperature: float = 1.0
     seed: int = 0  # the seed actually used: pass it back to reproduce this result
     unknown_words: list[str] = field(default_factory=list)  # prompt words the model sees as <unk>
-    display: dict[str, str] = field(default_factory=dict, repr=False)  # the vocabulary's display forms
-    colons: frozenset[str] = field(default_factory=frozenset, repr=False)  # and its words shown with ":" at a break
+    printing: Printing = field(default=LOWER_CASE, repr=False)  # how the vocabulary's books print words
     _detokenizer: Detokenizer | None = field(default=None, init=False, repr=False, compare=False)  # last_piece's
     _detokenized: int = field(default=0, init=False, repr=False, compare=False)  # tokens it has taken
 
@@ -62,12 +61,12 @@ class Generation:
 
     def pieces(self) -> list[str]:
         """The text each new token adds to `text`, in order, in one pass."""
-        text = Detokenizer(self.display, self.prompt_tokens, self.colons)
+        text = Detokenizer(self.printing, self.prompt_tokens)
         return [self._lead(i, text.add(token)) for i, token in enumerate(self.tokens)]
 
     def piece(self, i: int) -> str:
         """The text that new token i adds to `text`."""
-        text = Detokenizer(self.display, self.prompt_tokens + self.tokens[:i], self.colons)
+        text = Detokenizer(self.printing, self.prompt_tokens + self.tokens[:i])
         return self._lead(i, text.add(self.tokens[i]))
 
     def last_piece(self) -> str:
@@ -75,7 +74,7 @@ class Generation:
         steps (piece() re-reads the whole text each time: n^2, 2 ms of the GIL per 100 words, 50 ms per 500)."""
         n = len(self.tokens)
         if self._detokenizer is None or self._detokenized != n - 1:  # tokens were added without asking: catch up
-            self._detokenizer = Detokenizer(self.display, self.prompt_tokens + self.tokens[:n - 1], self.colons)
+            self._detokenizer = Detokenizer(self.printing, self.prompt_tokens + self.tokens[:n - 1])
         self._detokenized = n
         return self._lead(n - 1, self._detokenizer.add(self.tokens[-1]))
 
@@ -201,8 +200,8 @@ def _run(model, vocab, prompt, temperatures, max_new_tokens, top_k, top_p, seed,
     max_new_tokens, top_k, top_p, seed = check_sampling(max_new_tokens, top_k, top_p, seed)
     seeds = _row_seeds(seeds, seed, len(temps))
     words, unknown, logits, hidden = read_prompt(model, vocab, prompt)
-    gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown, display=vocab.display,
-                       colons=vocab.colons) for t, s in zip(temps, seeds)]
+    gens = [Generation(prompt, words, temperature=t, seed=s, unknown_words=unknown,
+                       printing=vocab.printing) for t, s in zip(temps, seeds)]
     generators = [make_generator(s) for s in seeds]
     rows = list(range(len(temps)))  # rows still writing
     logits = logits.expand(len(rows), -1).clone()  # (B, V): every row starts from the same prompt

@@ -9,12 +9,15 @@ and ``:``, and splits on whitespace:
     ['he', 'said', 'you', "'", 've', 'won', '!']
 
 ``tokenize_cased`` gives the same tokens with their case kept; from those the
-vocabulary learns each word's display form ("dorothy" -> "Dorothy"), which
-``detokenize`` uses to turn model output back into text for people to read.
+vocabulary learns how the books print what the tokenizer lowercases and drops
+(``Printing``: "dorothy" -> "Dorothy", "said:" before a quoted paragraph, '"Oh!"
+cried Dorothy'), which ``detokenize`` uses to turn model output back into text
+for people to read.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -67,7 +70,7 @@ def _split(line: str) -> list[str]:
 # Tokens that hug the word before them, and the one that hugs the word after.
 _NO_SPACE_BEFORE = {".", ",", "!", "?", ")", ";", ":", "'"}
 _NO_SPACE_AFTER = {"("}
-_SENTENCE_END = {".", "!", "?"}
+SENTENCE_END = {".", "!", "?"}
 # After an apostrophe these finish a word: you've, harry's, don't, i'm.
 _SUFFIXES = {"s", "t", "ve", "re", "ll", "d", "m"}
 
@@ -75,7 +78,7 @@ _SUFFIXES = {"s", "t", "ve", "re", "ll", "d", "m"}
 _OPENING = re.compile(r"[\[{«‹‘‚‛“„‟]*")  # quotes and brackets that open; tokenize leaves them on words
 
 
-def _is_word(token: str) -> bool:  # what can start a sentence: not punctuation, nor only opening quotes
+def is_word(token: str) -> bool:  # what can start a sentence: not punctuation, nor only opening quotes
     return token not in _NO_SPACE_BEFORE and token not in _NO_SPACE_AFTER and not _OPENING.fullmatch(token)
 
 
@@ -85,9 +88,9 @@ def sentence_starts(tokens: list[str]) -> list[bool]:
     starts, start = [], True
     for token in tokens:
         starts.append(start)
-        if token in _SENTENCE_END:
+        if token in SENTENCE_END:
             start = True
-        elif _is_word(token):
+        elif is_word(token):
             start = False
     return starts
 
@@ -112,44 +115,60 @@ def is_break(piece: str) -> bool:
     return piece.lstrip(":").isspace()
 
 
+@dataclass(frozen=True)
+class Printing:
+    """How the books print what ``tokenize`` lowercases or drops; learned by ``Vocab.build``, display only.
+
+    ``display``: a word's usual form where it differs ({"dorothy": "Dorothy"}). ``colons``: the words
+    shown with a colon before a paragraph break ({"said"}: "he said:" before a quoted paragraph).
+    ``lower_after``: the words that stay in lower case after a mark that ends a sentence
+    ({"!": {"cried"}}): the books print '"Oh!" cried Dorothy', and the quotes are dropped.
+    """
+    display: Mapping[str, str] = field(default_factory=dict)
+    colons: frozenset[str] = frozenset()
+    lower_after: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+LOWER_CASE = Printing()  # no vocabulary's learning: lower case but "I", no colons
+
+
 class Detokenizer:
     """detokenize one token at a time: `add(token)` is the text the token adds, with the space before it.
     A stream of n tokens costs n steps this way, not the n^2 of detokenizing the whole text at each one."""
 
-    def __init__(self, display: dict[str, str] | None = None, context: Iterable[str] = (),
-                 colons: frozenset[str] | set[str] = frozenset()):
-        self.display = display or {}
-        self.colons = colons
+    def __init__(self, printing: Printing = LOWER_CASE, context: Iterable[str] = ()):
+        self.printing = printing
         self.capitalise_next = True  # the first word of the text
         self.glue_next = True  # no space before the next token: at the start of a paragraph and after "("
         self.previous = None
+        self.mark = None  # the . ! or ? that ended the last sentence (None: a paragraph's start)
         for token in context:
             self.add(token)
 
     def add(self, token: str) -> str:
         if token == EOS:  # the end of a paragraph; the next word starts a sentence
-            colon = ":" if self.previous in self.colons else ""  # "he said:" before a quoted paragraph
-            self.capitalise_next, self.glue_next, self.previous = True, True, None
+            colon = ":" if self.previous in self.printing.colons else ""  # "he said:" before a quoted paragraph
+            self.capitalise_next, self.glue_next, self.previous, self.mark = True, True, None, None
             return colon + "\n\n"
         suffix = self.previous == "'" and token in _SUFFIXES
         space = "" if self.glue_next or suffix or token in _NO_SPACE_BEFORE else " "
         if suffix:
             word = token  # the rest of a word: never capitalised ("I'm", not "I'M")
-        elif _is_word(token):
-            word = shown(self.display, token)
-            word = capitalise(word) if self.capitalise_next else word
+        elif is_word(token):
+            word = shown(self.printing.display, token)
+            if self.capitalise_next and token not in self.printing.lower_after.get(self.mark, ()):
+                word = capitalise(word)  # not '"Oh!" Cried Dorothy'
             self.capitalise_next = False
         else:
             word = token
-        if token in _SENTENCE_END:
-            self.capitalise_next = True
+        if token in SENTENCE_END:
+            self.capitalise_next, self.mark = True, token
         self.glue_next = token in _NO_SPACE_AFTER
         self.previous = token
         return space + word
 
 
-def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, context: Iterable[str] = (),
-               colons: frozenset[str] | set[str] = frozenset()) -> str:
+def detokenize(tokens: Iterable[str], printing: Printing = LOWER_CASE, context: Iterable[str] = ()) -> str:
     """Join tokens into readable text: the inverse of ``tokenize`` up to case.
 
         ['i', 'don', "'", 't', 'know', '.', 'who', '?'] -> "I don't know. Who?"
@@ -158,22 +177,23 @@ def detokenize(tokens: Iterable[str], display: dict[str, str] | None = None, con
     Punctuation hugs the word before it, ``(`` the word after; an apostrophe
     joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``) to its
     word, otherwise it hugs the word before only (``dogs'``). ``<eos>`` ends a
-    paragraph (a line of the corpus): a blank line, after a colon when the word
-    before it is in ``colons`` (like ``Vocab.colons``: "said" -> "said:", since
-    ``tokenize`` drops the colon the books print there). Words take their form from
-    ``display`` (like ``Vocab.display``; None: lower case), the pronoun "i" is
-    "I", and the first word of the text, of each paragraph and after . ! ? is
-    capitalised. ``<unk>`` stays ``<unk>``.
+    paragraph (a line of the corpus): a blank line. ``printing`` (a vocabulary's
+    ``Vocab.printing``; by default lower case) says how the books print the rest:
+    a colon before the break after a word in ``printing.colons`` ("he said:"),
+    each word's form from ``printing.display`` ("Dorothy"; the pronoun "i" is "I"
+    in any case), and a capital for the first word of the text, of each paragraph
+    and after . ! ?, except the words ``printing.lower_after`` keeps in lower case
+    after that mark ("Oh! cried Dorothy"). ``<unk>`` stays ``<unk>``.
 
     ``context``: tokens already shown before ``tokens`` (a prompt, say); the
     text of ``tokens`` alone is returned, as it continues that text, so
-    ``detokenize(c, d) + detokenize(t, d, context=c) == detokenize(c + t, d)``.
+    ``detokenize(c, p) + detokenize(t, p, context=c) == detokenize(c + t, p)``.
 
     For any ``t`` that ``tokenize`` produced,
-    ``tokenize(detokenize(t, d)) == [x for x in t if x != "<eos>"]``, with one
+    ``tokenize(detokenize(t, p)) == [x for x in t if x != "<eos>"]``, with one
     exception: a token ending in ``<br`` followed by one starting with ``/>``
     (from text like ``"<br  />"``) is joined into ``"<br />"``, which
     ``tokenize`` then deletes.
     """
-    text = Detokenizer(display, context, colons)
+    text = Detokenizer(printing, context)
     return "".join(text.add(token) for token in tokens)

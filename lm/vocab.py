@@ -9,9 +9,11 @@ with the original notebook:
     >>> vocab.encode(["a", "b", "zebra"])
     [2, 3, 0]
 
-Display forms are learned from the cased training text (``tokenize_cased``): "dorothy" is shown
-as "Dorothy", "oz" as "Oz"; and from the lines as printed, the words after which a paragraph that
-ends there mostly ends in a colon ("he said:" before a quoted paragraph), which the tokenizer drops.
+How the books print the words (``lm.text.Printing``) is learned from the training text: from its
+cased tokens (``tokenize_cased``), each word's display form ("dorothy" is shown as "Dorothy", "oz" as
+"Oz") and the words that stay in lower case after ! or ? ('"Oh!" cried Dorothy', whose quotes the
+tokenizer drops); from the lines as printed, the words after which a paragraph that ends there
+mostly ends in a colon ("he said:" before a quoted paragraph), which the tokenizer drops too.
 They change nothing but what people read.
 """
 
@@ -23,10 +25,10 @@ from pathlib import Path
 
 from .file_checks import MAX_VOCAB_BYTES, read_json
 from .files import atomic_write
-from .text import SPECIALS, capitalise, sentence_starts, shown, tokenize
+from .text import SENTENCE_END, SPECIALS, Printing, capitalise, is_word, sentence_starts, shown, tokenize
 
 VOCAB_FORMAT = "lm-vocab"
-VOCAB_VERSION = 3  # 2 added "display", 3 "colons"; files of versions 1 and 2 still load
+VOCAB_VERSION = 4  # 2 added "display", 3 "colons", 4 "lower_after"; files of versions 1 to 3 still load
 
 
 class Vocab:
@@ -39,15 +41,18 @@ class Vocab:
 
     ``display`` maps a token to the form people see, only where it differs
     (``{"dorothy": "Dorothy", "i": "I"}``); ``colons`` holds the words shown with a colon before a
-    paragraph break (``{"said"}``). Neither changes an id, nor ``==``.
+    paragraph break (``{"said"}``); ``lower_after`` maps a mark that ends a sentence to the words
+    shown in lower case after it (``{"!": ["cried"]}``). ``printing`` is all three, for ``detokenize``.
+    None of them changes an id, nor ``==``.
     """
 
     def __init__(self, itos: Iterable[str], min_freq: int | None = None, display: dict[str, str] | None = None,
-                 colons: Iterable[str] = ()):
+                 colons: Iterable[str] = (), lower_after: dict[str, Iterable[str]] | None = None):
         itos = list(itos)
         display = {} if display is None else display
         colons = list(colons)
-        problem = _itos_problem(itos) or _display_problem(display, set(itos)) or _colons_problem(colons, set(itos))
+        lower_after = {mark: list(words) for mark, words in (lower_after or {}).items()}
+        problem = _printing_problem(itos, display, colons, lower_after)
         if problem:
             raise ValueError(f"invalid vocabulary: {problem}")
         self.itos = itos
@@ -55,6 +60,8 @@ class Vocab:
         self.min_freq = min_freq  # kept only to record how the vocab was built
         self.display = {token: display[token] for token in itos if token in display}  # in id order
         self.colons = frozenset(colons)
+        self.lower_after = {mark: frozenset(words) for mark, words in lower_after.items() if words}
+        self.printing = Printing(self.display, self.colons, self.lower_after)
 
     @classmethod
     def build(cls, token_lists: Iterable[list[str]], min_freq: int = 3,
@@ -67,7 +74,8 @@ class Vocab:
             [["b", "a"], ["b"]], min_freq=1 -> ['<unk>', '<eos>', 'b', 'a']
 
         ``cased_lines``, the same lines from ``tokenize_cased``, teach the
-        display forms (see ``_learn_display``); without them display is lower case.
+        display forms (see ``_learn_display``) and the words kept in lower case after
+        ! or ? (``_learn_lower_after``); without them display is lower case.
         ``lines``, the same lines as printed, teach the colons (``_learn_colons``).
         """
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
@@ -82,9 +90,11 @@ class Vocab:
         items = sorted(counts.items(), key=lambda kv: kv[0])
         items.sort(key=lambda kv: kv[1], reverse=True)
         kept = [token for token, count in items if count >= min_freq]
+        cased_lines = None if cased_lines is None else list(cased_lines)  # read twice
         display = None if cased_lines is None else _learn_display(cased_lines, set(kept))
+        lower_after = None if cased_lines is None else _learn_lower_after(cased_lines, set(kept))
         colons = () if lines is None else _learn_colons(lines, set(kept))
-        return cls([*SPECIALS, *kept], min_freq=min_freq, display=display, colons=colons)
+        return cls([*SPECIALS, *kept], min_freq=min_freq, display=display, colons=colons, lower_after=lower_after)
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -139,7 +149,8 @@ class Vocab:
         """
         path = os.fspath(path)
         payload = {"format": VOCAB_FORMAT, "version": VOCAB_VERSION, "min_freq": self.min_freq, "itos": self.itos,
-                   "display": self.display, "colons": sorted(self.colons, key=self.stoi.get)}
+                   "display": self.display, "colons": sorted(self.colons, key=self.stoi.get),
+                   "lower_after": {mark: sorted(words, key=self.stoi.get) for mark, words in self.lower_after.items()}}
         # One token per line keeps diffs of two vocab files readable.
         body = json.dumps(payload, ensure_ascii=False, indent=1)
         atomic_write(path, lambda tmp: Path(tmp).write_text(body + "\n", encoding="utf-8"))
@@ -158,7 +169,7 @@ class Vocab:
         if not isinstance(payload, dict) or payload.get("format") != VOCAB_FORMAT:
             raise ValueError(f"vocabulary file {path!r} is not an {VOCAB_FORMAT!r} file")
         version = payload.get("version")
-        if version not in (1, 2, VOCAB_VERSION) or isinstance(version, bool):
+        if version not in (1, 2, 3, VOCAB_VERSION) or isinstance(version, bool):
             raise ValueError(
                 f"vocabulary file {path!r} has version {version!r}; "
                 f"this code reads versions 1 to {VOCAB_VERSION}"
@@ -166,10 +177,11 @@ class Vocab:
         itos = payload.get("itos")
         display = payload.get("display") if version >= 2 else {}  # version 1: lower case
         colons = payload.get("colons") if version >= 3 else []  # versions 1 and 2: no colons
-        problem = _itos_problem(itos) or _display_problem(display, set(itos)) or _colons_problem(colons, set(itos))
+        lower_after = payload.get("lower_after") if version >= 4 else {}  # versions 1 to 3: capitals after ! and ?
+        problem = _printing_problem(itos, display, colons, lower_after)
         if problem:
             raise ValueError(f"vocabulary file {path!r}: {problem}")
-        return cls(itos, min_freq=payload.get("min_freq"), display=display, colons=colons)
+        return cls(itos, min_freq=payload.get("min_freq"), display=display, colons=colons, lower_after=lower_after)
 
 
 def _itos_problem(itos) -> str | None:
@@ -199,6 +211,26 @@ def _display_problem(display, words: set) -> str | None:
     return None
 
 
+def _printing_problem(itos, display, colons, lower_after) -> str | None:
+    """What is wrong with a vocabulary's tokens or how it prints them, or None."""
+    problem = _itos_problem(itos)
+    words = set() if problem else set(itos)
+    return (problem or _display_problem(display, words) or _colons_problem(colons, words)
+            or _lower_after_problem(lower_after, words))
+
+
+def _lower_after_problem(lower_after, words: set) -> str | None:
+    """What is wrong with a map of marks to the words kept in lower case after them, or None."""
+    if not isinstance(lower_after, dict) or not all(isinstance(v, list) for v in lower_after.values()):
+        return "'lower_after' must be an object of lists"
+    bad = next((m for m in lower_after if m not in SENTENCE_END), None)
+    if bad is not None:
+        return f"'lower_after' mark {bad!r} is not one of {sorted(SENTENCE_END)}"
+    bad = next((t for v in lower_after.values() for t in v if not isinstance(t, str) or t not in words
+                or t in SPECIALS), None)
+    return None if bad is None else f"lower-case word {bad!r} is not a word of the vocabulary"
+
+
 def _colons_problem(colons, words: set) -> str | None:
     """What is wrong with a list of colon words for a vocabulary of ``words``, or None."""
     if not isinstance(colons, list) or not all(isinstance(t, str) for t in colons):
@@ -218,6 +250,27 @@ def _learn_colons(lines: Iterable[str], words: set, min_count: int = 3) -> froze
             ends[tokens[-1]] += 1
             colons[tokens[-1]] += line.rstrip().endswith(":")
     return frozenset(word for word, n in ends.items() if n >= min_count and colons[word] > n / 2)
+
+
+def _learn_lower_after(cased_lines: list[list[str]], words: set, min_count: int = 3) -> dict[str, list[str]]:
+    """For each mark that ends a sentence, the words the books print in lower case in most of at least
+    ``min_count`` places right after it: '"Oh!" cried Dorothy', '"Where?" asked the Lion'. The quotes
+    are dropped by ``tokenize``, and without this the page would write "Oh! Cried Dorothy"."""
+    after = Counter()  # (mark, word, printed in lower case)
+    for tokens in cased_lines:
+        mark = None  # the last mark, while no word has come after it (a quote or bracket may: "!' cried")
+        for token in tokens:
+            if token in SENTENCE_END:
+                mark = token
+            elif is_word(token):
+                if mark and token.lower() in words:
+                    after[mark, token.lower(), token.islower()] += 1
+                mark = None
+    lower = {}
+    for (mark, word, is_lower), n in after.items():
+        if is_lower and n >= min_count and n > after[mark, word, False]:
+            lower.setdefault(mark, []).append(word)
+    return lower
 
 
 def _learn_display(cased_lines: Iterable[list[str]], words: set) -> dict[str, str]:

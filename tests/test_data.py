@@ -76,11 +76,15 @@ def test_min_freq(tmp_path):
     assert load_corpus(str(folder), min_freq=2).vocab.itos == [UNK, EOS, "owl", "cat"]
 
 
-def test_the_vocabulary_learns_capitals_and_colons_from_the_train_split_as_printed(tmp_path):
-    train = "Then Ozma said:\nGo, said Ozma.\nThe owl said:\nAnd Ozma said:\nIt said it\n"
-    test = "So it:\nSo it:\nSo it:\n"  # never learned from: "it" ends three test paragraphs on a colon
+def test_the_vocabulary_learns_how_the_train_split_is_printed(tmp_path):
+    train = 'Then Ozma said:\nGo, said Ozma.\nThe owl said:\nAnd Ozma said:\nIt said it\n"Go!" said it. Go! said it\n'
+    test = "So it:\nSo it:\nSo it:\nGo! it. Go! it. Go! it.\n"  # never learned from: test lines
     corpus = load_corpus(str(make_corpus(tmp_path / "c", train=train, test=test)), min_freq=1)
     assert corpus.vocab.colons == {"said"} and corpus.vocab.display == {"ozma": "Ozma"}
+    assert corpus.vocab.lower_after == {}  # "said" after "!" twice: too few to tell
+    train += "No! said Ozma.\n"
+    corpus = load_corpus(str(make_corpus(tmp_path / "d", train=train, test=test)), min_freq=1)
+    assert corpus.vocab.lower_after == {"!": {"said"}}
     assert decode(corpus, "train")[:4] == ["then", "ozma", "said", EOS]  # the tokens know no colon
 
 

@@ -235,16 +235,21 @@ def test_js_detokenize_equals_lm(tmp_path):
               [rng.choice(common) for _ in range(rng.randint(1, 40))]) for _ in range(400)]
     cases = [(p.replace("\n", " "), t) for p, t in cases]  # what page_input passes on
     cases += [(p, ["<eos>", "go"]) for p in ("He said", "He said:", "He said: ", "He said:  ")]  # the colon typed
+    cases += [("Oh", ["!", "cried", "dorothy", ".", "where", "?", "'", "asked", "he", "!", "the", "lion"]),
+              ("Where?", ["asked", "the", "lion", "!", "<eos>", "cried", "!", "cried"])]  # lower case after ! and ?
     (tmp_path / "words.json").write_text(json.dumps(export.words_payload(vocab)), encoding="utf-8")
     (tmp_path / "tables.json").write_text(json.dumps(export.tokenizer_tables()), encoding="utf-8")
     (tmp_path / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
     got = json.loads(node(DETOKENIZE_JS, js("text.js"), js("tokenizer.js"), tmp_path / "words.json",
                            tmp_path / "tables.json", tmp_path / "cases.json"))
     for (prompt, tokens), (plain, text) in zip(cases, got):
-        g = lm.Generation(prompt, lm.tokenize(prompt), tokens=tokens, display=vocab.display, colons=vocab.colons)
-        assert plain == lm.detokenize(tokens, vocab.display, colons=vocab.colons)
+        g = lm.Generation(prompt, lm.tokenize(prompt), tokens=tokens, printing=vocab.printing)
+        assert plain == lm.detokenize(tokens, vocab.printing)
         assert text == g.text, (prompt, tokens)
     assert "said" in vocab.colons and sum(":\n\n" in text for _, text in got) >= 5  # "he said:" before a break
-    assert [text for _, text in got[-4:]] == ["He said:\n\nGo", "He said:\n\nGo", "He said: \n\nGo", "He said:  \n\nGo"]
+    typed = ["He said:\n\nGo", "He said:\n\nGo", "He said: \n\nGo", "He said:  \n\nGo"]
+    assert [text for _, text in got[-6:-2]] == typed
+    assert [text for _, text in got[-2:]] == ["Oh! cried Dorothy. Where?' asked he! The Lion",
+                                              "Where? asked the Lion!\n\nCried! cried"]
 
 

@@ -108,7 +108,7 @@ def test_a_break_after_its_colon_is_no_word_on_the_story_nor_in_a_column():
     assert story.text == page.text == "The owl said:\n\nGo"
     assert [t for a, t in page.spans if "w" in a.get("class", "").split()] == ["said", "Go"]
     gen = lm.Generation("The owl", ["the", "owl"], tokens=["said", "<eos>", "go"], probs=[0.4, 0.5, 0.1],
-                        ranks=[1, 1, 3], colons=frozenset({"said"}))
+                        ranks=[1, 1, 3], printing=lm.text.Printing(colons=frozenset({"said"})))
     column = _Spans(fmt.column_html(gen, 0))
     assert column.text == gen.text == "The owl said:\n\nGo"
     assert [t for a, t in column.spans if a.get("data-i")] == ["said", "Go"]

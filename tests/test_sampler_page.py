@@ -80,7 +80,7 @@ def test_taking_a_word_back_and_a_new_temperature_follow_lm(served):
     text, *_ = _call(client, PROMPT, "3", 0.3, 0, 1.0, api_name="/sampler_back")
     first = next_step(model, vocab, PROMPT, [], 3, 1.0).drawn.token
     third = next_step(model, vocab, PROMPT, [first, "dragon"], 3, 0.3).drawn.token
-    expected = lm.Generation(PROMPT, lm.tokenize(PROMPT), [first, "dragon", third], display=vocab.display)
+    expected = lm.Generation(PROMPT, lm.tokenize(PROMPT), [first, "dragon", third], printing=vocab.printing)
     assert _text(text) == expected.text
     text, *_ = _call(client, PROMPT, "3", 0.3, 0, 1.0, 5, api_name="/sampler_continue")
     cont = continue_text(model, vocab, PROMPT, [first, "dragon", third], 3, 0.3, 5)
@@ -146,7 +146,7 @@ def test_in_the_browser_a_click_on_a_bar_takes_the_word_and_roll_shows_the_strip
     expect(page.locator("#sampler-draw .strip .landing")).to_have_count(1)
     rolled = next_step(model, vocab, PROMPT, [word], 5, 0.8).drawn
     expect(page.locator("#sampler-draw .slice.hit")).to_have_count(1)
-    expected = lm.Generation(PROMPT, lm.tokenize(PROMPT), [word, rolled.token], display=vocab.display).text
+    expected = lm.Generation(PROMPT, lm.tokenize(PROMPT), [word, rolled.token], printing=vocab.printing).text
     assert _text(page.locator("#sampler-text").inner_html()).strip() == expected
     left = float(re.search(r"left:\s*([\d.]+)%", page.locator("#sampler-draw .landing").get_attribute("style"))[1])
     assert left == pytest.approx(100 * next_step(model, vocab, PROMPT, [word], 5, 0.8).u, abs=1e-3)

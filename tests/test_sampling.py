@@ -36,7 +36,7 @@ from lm import (
 )
 from lm import generation as lm_generation
 from lm.sampling import draw, entropy_bits, filter_logits, sample_next_token, ticket_order
-from lm.text import EOS, UNK
+from lm.text import EOS, UNK, Printing
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -602,12 +602,12 @@ def test_text_starts_with_the_prompt_exactly_as_typed(model, vocab, prompt):
 
 
 def test_continuation_capitalises_after_a_sentence_and_uses_display_forms(model, vocab):
-    display = {"owl": "Owl", "fox": "Fox"}
+    display = Printing({"owl": "Owl", "fox": "Fox"})
     g = lm_generation.Generation("It sat.", ["it", "sat", "."], tokens=["the", "owl", "and", "fox", "ran", "."],
-                                 display=display)
+                                 printing=display)
     assert g.text == "It sat. The Owl and Fox ran."
     g = lm_generation.Generation("It sat and", ["it", "sat", "and"], tokens=["the", "owl", EOS, "the", "fox"],
-                                 display=display)
+                                 printing=display)
     assert g.text == "It sat and the Owl\n\nThe Fox"  # <eos> is a paragraph break, which starts a sentence
 
 

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from lm.generation import Generation
-from lm.text import EOS, UNK, detokenize, tokenize, tokenize_cased
+from lm.text import EOS, LOWER_CASE, UNK, Printing, detokenize, tokenize, tokenize_cased
 from lm.vocab import Vocab
 
 # Expected outputs written by hand from torchtext's basic_english rules:
@@ -164,8 +164,8 @@ def test_vocab_save_load_round_trip(tmp_path):
     loaded = Vocab.load(path)
     assert loaded == vocab and loaded.min_freq == 3
     payload = json.loads(path.read_text(encoding="utf-8"))
-    assert payload == {"format": "lm-vocab", "version": 3, "min_freq": 3, "itos": vocab.itos, "display": {},
-                       "colons": []}
+    assert payload == {"format": "lm-vocab", "version": 4, "min_freq": 3, "itos": vocab.itos, "display": {},
+                       "colons": [], "lower_after": {}}
     assert "café" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
     assert [p.name for p in tmp_path.iterdir()] == ["vocab.json"]  # no temp file left
     vocab.save(str(path))  # overwriting works too, with a str path
@@ -188,7 +188,7 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ("", "not valid JSON"),
         ([1, 2], "lm-vocab"),
         ({**GOOD, "format": "something-else"}, "lm-vocab"),
-        ({**GOOD, "version": 4}, "version 4"),
+        ({**GOOD, "version": 5}, "version 5"),
         ({**GOOD, "version": True}, "version True"),
         ({**GOOD, "version": 2}, "'display' must be an object"),  # version 2 has display forms
         ({**GOOD, "version": 2, "display": ["a"]}, "'display' must be an object"),
@@ -204,6 +204,12 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ({**GOOD, "version": 3, "display": {}, "colons": [1]}, "'colons' must be a list"),
         ({**GOOD, "version": 3, "display": {}, "colons": ["b"]}, "colon word 'b'"),
         ({**GOOD, "version": 3, "display": {}, "colons": ["<eos>"]}, "colon word '<eos>'"),
+        ({**GOOD, "version": 4, "display": {}, "colons": []}, "'lower_after' must be an object of lists"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"!": "a"}}, "must be an object of lists"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {",": ["a"]}}, "mark ','"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"!": ["b"]}}, "lower-case word 'b'"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"?": [1]}}, "lower-case word 1"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"?": ["<unk>"]}}, "word '<unk>'"),
         ({k: v for k, v in GOOD.items() if k != "version"}, "version None"),
         ({k: v for k, v in GOOD.items() if k != "itos"}, "itos"),
         ({**GOOD, "itos": ["<unk>", "<eos>", "a", "a"]}, "'a' appears more than once"),
@@ -357,7 +363,7 @@ def test_display_save_load_round_trip(tmp_path, cased_vocab):
     loaded = Vocab.load(path)
     assert loaded == cased_vocab and loaded.display == cased_vocab.display and loaded.shown("mirela") == "Mirela"
     payload = json.loads(path.read_text(encoding="utf-8"))
-    assert payload["version"] == 3 and payload["display"] == cased_vocab.display
+    assert payload["version"] == 4 and payload["display"] == cased_vocab.display
 
 
 # ----------------------------------------------------------------------------
@@ -377,9 +383,9 @@ def test_colons_known_answers(tmp_path):
     assert vocab.colons == {"said"}
     assert Vocab.build(map(tokenize, COLON_LINES), min_freq=1).colons == frozenset()  # no lines: none
     assert Vocab.build(map(tokenize, COLON_LINES), min_freq=7, lines=COLON_LINES).colons == frozenset()  # not kept
-    assert detokenize(tokenize("mirela said") + [EOS, "go"], colons=vocab.colons) == "Mirela said:\n\nGo"
-    assert detokenize(tokenize("mirela cried") + [EOS], colons=vocab.colons) == "Mirela cried\n\n"
-    assert detokenize(["said", "."], colons=vocab.colons) == "Said."  # only before a break
+    assert detokenize(tokenize("mirela said") + [EOS, "go"], vocab.printing) == "Mirela said:\n\nGo"
+    assert detokenize(tokenize("mirela cried") + [EOS], vocab.printing) == "Mirela cried\n\n"
+    assert detokenize(["said", "."], vocab.printing) == "Said."  # only before a break
     vocab.save(tmp_path / "vocab.json")
     assert Vocab.load(tmp_path / "vocab.json").colons == {"said"}
     payload = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
@@ -394,24 +400,56 @@ def test_a_version_2_vocabulary_loads_with_no_colons(tmp_path):
 def test_colons_change_no_token_and_the_round_trip_holds():
     colons = {"said", "cried"}
     for tokens in (tokenize("the owl said") + [EOS, "go", "."], ["cried", EOS, EOS, "said", EOS]):
-        text = detokenize(tokens, colons=colons)
+        text = detokenize(tokens, Printing(colons=frozenset(colons)))
         assert tokenize(text) == [t for t in tokens if t != EOS]  # tokenize drops the colon it shows
         assert text.count(":") == sum(a in colons and b == EOS for a, b in zip(tokens, tokens[1:]))
 
 
 def test_a_prompt_typed_with_its_colon_gets_no_second_one():
     for prompt in ("The owl said:", "The owl said: ", "The owl said"):
-        g = Generation(prompt, tokenize(prompt), tokens=[EOS, "go"], colons=frozenset({"said"}))
+        g = Generation(prompt, tokenize(prompt), tokens=[EOS, "go"], printing=Printing(colons=frozenset({"said"})))
         assert g.text == prompt.rstrip(" ").rstrip(":") + ":" + (" " if prompt.endswith(" ") else "") + "\n\nGo"
         assert g.pieces() == [g.piece(0), g.piece(1)] and g.continuation == "".join(g.pieces())
 
 
+# ----------------------------------------------------------------------------
+# Lower case after ! or ?, learned from the cased lines ('"Oh!" cried Mirela': tokenize drops the quotes)
+
+LOWER_LINES = [
+    '"Oh!" cried Mirela.', "'Run!' cried the baker.", '"No!" cried the fox!', '"Why?" asked Mirela.',
+    '"Who?" asked the owl.', '"Where?" asked he.', "Stop! The gate shut.", "Stop! The owl sat.",
+    '"Go!" the fox said.', '"Well?" Cried Mirela.', "It rained. cried nobody.",
+]
+
+
+def test_lower_case_after_a_mark_known_answers(tmp_path):
+    vocab = Vocab.build(map(tokenize, LOWER_LINES), min_freq=1, cased_lines=map(tokenize_cased, LOWER_LINES))
+    # After "!": "cried" 3 times in lower case (once past a closing quote), "the" once against "The" twice.
+    # After "?": "asked" 3 times, "cried" once and in capitals. After ".": "cried" once, too few to tell.
+    assert vocab.lower_after == {"!": {"cried"}, "?": {"asked"}}
+    assert Vocab.build(map(tokenize, LOWER_LINES), min_freq=1).lower_after == {}  # no cased lines: none
+    shown = detokenize(tokenize("oh!' cried mirela. why? asked the owl. run! the owl asked. go? cried he. so!"),
+                       vocab.printing)
+    assert shown == "Oh!' cried Mirela. Why? asked the owl. Run! The owl asked. Go? Cried he. So!"
+    assert detokenize(["cried", "!", EOS, "cried"], vocab.printing) == "Cried!\n\nCried"  # a paragraph's start
+    assert detokenize(["asked", "?", "asked"], vocab.printing, context=["so", "?"]) == " asked? asked"
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocab.load(tmp_path / "vocab.json").printing == vocab.printing
+    payload = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert payload["lower_after"] == {"!": ["cried"], "?": ["asked"]}
+
+
+def test_a_version_3_vocabulary_loads_with_capitals_after_every_mark(tmp_path):
+    vocab = Vocab.load(_write(tmp_path, {**GOOD, "version": 3, "display": {}, "colons": ["a"]}))
+    assert vocab.colons == {"a"} and vocab.lower_after == {} and detokenize(["a", "!", "a"], vocab.printing) == "A! A"
+
+
 def test_detokenize_with_display(cased_vocab):
     tokens = tokenize("yesterday mirela met the baker . walking home , i said ' the nasa ' s mirela ' s")
-    assert detokenize(tokens, cased_vocab.display) == (
+    assert detokenize(tokens, cased_vocab.printing) == (
         "Yesterday Mirela met the baker. Walking home, I said' the NASA's Mirela's")
-    assert detokenize(["nasa", "said", "<eos>", "the", "nasa"], {"nasa": "NASA"}) == "NASA said\n\nThe NASA"
-    assert detokenize(["i", "'", "d"], {"d": "D"}) == "I'd"  # the rest of a word keeps its case
+    assert detokenize(["nasa", "said", "<eos>", "the", "nasa"], Printing({"nasa": "NASA"})) == "NASA said\n\nThe NASA"
+    assert detokenize(["i", "'", "d"], Printing({"d": "D"})) == "I'd"  # the rest of a word keeps its case
 
 
 @pytest.mark.parametrize(
@@ -430,7 +468,7 @@ def test_detokenize_with_display(cased_vocab):
     ],
 )
 def test_detokenize_context_known_answers(context, tokens, expected):
-    display = {"nasa": "NASA"}
+    display = Printing({"nasa": "NASA"})
     assert detokenize(tokens, display, context=context) == expected
     assert detokenize(context, display) + expected == detokenize(context + tokens, display)
     assert detokenize(iter(tokens), display, context=iter(context)) == expected  # any iterables
@@ -442,15 +480,24 @@ def _random_display_vocab(rng: random.Random):
     return Vocab.build([[t.lower() for t in line] for line in cased], min_freq=1, cased_lines=cased)
 
 
+def _random_printing(rng: random.Random) -> Printing:
+    """A random vocabulary's display forms, with colons and lower case after each mark on some of its words."""
+    vocab = _random_display_vocab(rng)
+    words = vocab.itos[2:]
+    return Printing(vocab.display, frozenset(rng.sample(words, 10)),
+                    {mark: frozenset(rng.sample(words, 20)) for mark in ".!?"})
+
+
 def test_detokenize_properties_with_display():
     rng = random.Random(99)
     vocab = _random_display_vocab(rng)
+    printing = _random_printing(rng)
     assert len(vocab.display) > 10
     for _ in range(500):
         tokens = tokenize(_random_text(rng) if rng.random() < 0.5 else _adversarial_text(rng))
         for _ in range(rng.randint(0, 3)):
             tokens.insert(rng.randint(0, len(tokens)), EOS)
-        for display in (vocab.display, None):
+        for display in (vocab.printing, printing, LOWER_CASE):
             text = detokenize(tokens, display)
             if "<br />" not in text.lower():  # the documented exception
                 assert tokenize(text) == [t for t in tokens if t != EOS], (tokens, text)
@@ -463,7 +510,7 @@ def test_a_generations_pieces_are_detokenize_however_they_are_asked_for():
     """Generation.pieces() (one pass), piece(i) and a stream's last_piece() (its detokenizer kept between
     calls, catching up on tokens added without asking) all give what detokenize gives for each new token."""
     rng = random.Random(7)
-    display = _random_display_vocab(rng).display
+    display = _random_printing(rng)
     for _ in range(200):
         prompt = rng.choice(["", "so ", "the owl", "said. ", "(well"])
         tokens = tokenize(_random_text(rng))
@@ -473,10 +520,10 @@ def test_a_generations_pieces_are_detokenize_however_they_are_asked_for():
         expected = [detokenize(tokens[i:i + 1], display, context=context + tokens[:i]) for i in range(len(tokens))]
         if expected and prompt.endswith(" "):
             expected[0] = expected[0].lstrip(" ")  # the prompt brings its own space
-        whole = Generation(prompt, context, tokens=list(tokens), display=display)
+        whole = Generation(prompt, context, tokens=list(tokens), printing=display)
         assert whole.pieces() == expected == [whole.piece(i) for i in range(len(tokens))]
         assert whole.continuation == "".join(expected)
-        growing = Generation(prompt, context, display=display)
+        growing = Generation(prompt, context, printing=display)
         for i, token in enumerate(tokens):
             growing.tokens.append(token)
             if rng.random() < 0.7:

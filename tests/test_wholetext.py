@@ -80,7 +80,7 @@ def tiny_model():
 def test_measure_counts_only_the_new_tokens():
     _, vocab, index = tiny_model()
     gen = lm.Generation("The owl said", ["the", "owl", "said"], tokens=", where is the moon".split(),
-                        probs=[0.5] * 5, display=vocab.display)
+                        probs=[0.5] * 5, printing=vocab.printing)
     sample = view.measure(gen, vocab, index)
     # New 4-grams: ", where is the" (in LINES) and "where is the moon" (not: "moon" is <unk>); the 4-grams
     # spanning the prompt's end ("owl said , where") are not counted.

@@ -2,7 +2,8 @@
 //
 // Words take their forms from words.json (export.py): `shown` (lm.text.shown: "dorothy" -> "Dorothy")
 // and `capital` (lm.text.capitalise of that form, for a sentence start), by token id; `colons`: the words
-// shown with a colon before a paragraph break (lm.Vocab.colons: "said" -> "said:").
+// shown with a colon before a paragraph break (lm.Vocab.colons: "said" -> "said:"); `lower_after`: by mark,
+// the words shown in lower case after it (lm.Vocab.lower_after: "Oh! cried Dorothy").
 
 export const EOS = "<eos>";
 const NO_SPACE_BEFORE = new Set([".", ",", "!", "?", ")", ";", ":", "'"]);
@@ -24,6 +25,7 @@ export class Words {
     this.unk = payload.unk_index;
     this.eos = payload.eos_index;
     this.colons = new Set(payload.colons ?? []);
+    this.lowerAfter = new Map(Object.entries(payload.lower_after ?? {}).map(([mark, w]) => [mark, new Set(w)]));
     this.stoi = new Map(this.itos.map((t, i) => [t, i]));
   }
 
@@ -53,23 +55,28 @@ export class Detokenizer {
     this.capitaliseNext = true;
     this.glueNext = true;
     this.previous = null;
+    this.mark = null; // the . ! or ? that ended the last sentence (null: a paragraph's start)
   }
 
   piece(token) {
     if (token === EOS) {
       const colon = this.words.colons?.has(this.previous) ? ":" : ""; // "he said:" before a quoted paragraph
       this.capitaliseNext = this.glueNext = true;
-      this.previous = null;
+      this.previous = this.mark = null;
       return colon + "\n\n";
     }
     const suffix = this.previous === "'" && SUFFIXES.has(token);
     const space = this.glueNext || suffix || NO_SPACE_BEFORE.has(token) ? "" : " ";
     let word = token;
     if (!suffix && isWord(token)) {
-      word = this.words.form(token, this.capitaliseNext);
+      const lower = this.words.lowerAfter?.get(this.mark)?.has(token); // not '"Oh!" Cried Dorothy'
+      word = this.words.form(token, this.capitaliseNext && !lower);
       this.capitaliseNext = false;
     }
-    if (SENTENCE_END.has(token)) this.capitaliseNext = true;
+    if (SENTENCE_END.has(token)) {
+      this.capitaliseNext = true;
+      this.mark = token;
+    }
     this.glueNext = NO_SPACE_AFTER.has(token);
     this.previous = token;
     return space + word;

@@ -34,12 +34,13 @@ ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", WASM)
 # --------------------------------------------------------------------------------------- page files
 def words_payload(vocab: lm.Vocab) -> dict:
     """Each token's form mid-sentence and at a sentence start (`lm.text.shown`, `capitalise`), by id, and the
-    words shown with a colon before a paragraph break (`Vocab.colons`) and in lower case after ! or ?
-    (`Vocab.lower_after`)."""
+    words shown with a colon before a paragraph break (`Vocab.colons`), in lower case after ! or ?
+    (`Vocab.lower_after`) and joined to the word before an apostrophe (`Vocab.tails`: "Cap'n")."""
     forms = [shown(vocab.display, t) for t in vocab.itos]
     return {"format": "lm-web-words", "itos": vocab.itos, "shown": forms, "capital": [capitalise(f) for f in forms],
             "unk_index": vocab.unk_index, "eos_index": vocab.eos_index, "colons": sorted(vocab.colons),
-            "lower_after": {mark: sorted(words) for mark, words in sorted(vocab.lower_after.items())}}
+            "lower_after": {mark: sorted(words) for mark, words in sorted(vocab.lower_after.items())},
+            "tails": sorted(vocab.tails)}
 
 
 def _ranges(codepoints: list[int]) -> list[list[int]]:

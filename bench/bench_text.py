@@ -15,6 +15,8 @@ For each model: 50 seeds x 4 prompts, 100 new tokens each at temperature 0.8 (st
 - With --corpus, capitals after ! and ?: on the books' test split, how often the word after one
   shows with the books' case: with the vocabulary's lower-case words after them ('"Oh!" cried
   Dorothy', lm.Vocab.lower_after) and with a capital after every mark, as before they were learned.
+- With --corpus, words with an apostrophe inside ("Cap'n", "o'clock"; not 's 't 've 're 'll 'd 'm):
+  on the books' test split, how many the page writes as one word (lm.Vocab.tails).
 """
 
 import argparse
@@ -118,6 +120,16 @@ def books_case_after_marks(source: str, printing: lm.text.Printing, split: str =
     return n, right, right_before
 
 
+def books_tails(source: str, printing: lm.text.Printing, split: str = "test") -> tuple[int, int]:
+    """Words of the books with an apostrophe inside but not a contraction every vocabulary joins ("Cap'n"),
+    and how many of them `printing` writes as one word."""
+    from lm.data import load_split_lines
+
+    tails = [t.lower() for line in load_split_lines(source, split) for t in re.findall(r"(?<=\w)'(\w+)", line)]
+    tails = [t for t in tails if t not in lm.text.SUFFIXES]
+    return len(tails), sum(t in printing.tails for t in tails)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", help="model folder or Hub id (repeat to compare); "
@@ -136,9 +148,13 @@ def main(argv=None) -> None:
                   f"tokenizer drops (after 'said': {colons['said']} of {ends['said']})")
     for source in args.model or [str(ROOT / "assets" / "oz-lstm")]:
         if args.corpus:
-            n, right, before = books_case_after_marks(args.corpus, lm.load_pretrained(source)[1].printing)
+            printing = lm.load_pretrained(source)[1].printing
+            n, right, before = books_case_after_marks(args.corpus, printing)
             print(f"{source}: the books' test split, words after ! or ?: {right} of {n} shown in the books' case "
                   f"({right / max(n, 1):.1%}); with a capital after every mark {before} ({before / max(n, 1):.1%})")
+            n, joined = books_tails(args.corpus, printing)
+            print(f"  words with an apostrophe inside, not 's 't 've 're 'll 'd 'm (Cap'n, o'clock): {joined} of {n} "
+                  f"written as one word ({joined / max(n, 1):.0%}); before tails were learned, none")
         r = measure(source, args.seeds, args.tokens, args.temperature)
         print(f"{source}: {r['mid']} of {r['breaks']} generated paragraph breaks mid-sentence ({r['share']:.1%}, "
               f"target <= 10%); {r['lower']} of {r['words']} words in lower case though their display form is "

@@ -72,7 +72,7 @@ _NO_SPACE_BEFORE = {".", ",", "!", "?", ")", ";", ":", "'"}
 _NO_SPACE_AFTER = {"("}
 SENTENCE_END = {".", "!", "?"}
 # After an apostrophe these finish a word: you've, harry's, don't, i'm.
-_SUFFIXES = {"s", "t", "ve", "re", "ll", "d", "m"}
+SUFFIXES = {"s", "t", "ve", "re", "ll", "d", "m"}
 
 
 _OPENING = re.compile(r"[\[{«‹‘‚‛“„‟]*")  # quotes and brackets that open; tokenize leaves them on words
@@ -123,10 +123,13 @@ class Printing:
     shown with a colon before a paragraph break ({"said"}: "he said:" before a quoted paragraph).
     ``lower_after``: the words that stay in lower case after a mark that ends a sentence
     ({"!": {"cried"}}): the books print '"Oh!" cried Dorothy', and the quotes are dropped.
+    ``tails``: the words that finish the word before an apostrophe, as 's 't 've 're 'll 'd 'm always
+    do ({"n", "clock"}: "Cap'n", "o'clock"). ``lm.printing`` learns them all from the books.
     """
     display: Mapping[str, str] = field(default_factory=dict)
     colons: frozenset[str] = frozenset()
     lower_after: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    tails: frozenset[str] = frozenset()
 
 
 LOWER_CASE = Printing()  # no vocabulary's learning: lower case but "I", no colons
@@ -150,7 +153,7 @@ class Detokenizer:
             colon = ":" if self.previous in self.printing.colons else ""  # "he said:" before a quoted paragraph
             self.capitalise_next, self.glue_next, self.previous, self.mark = True, True, None, None
             return colon + "\n\n"
-        suffix = self.previous == "'" and token in _SUFFIXES
+        suffix = self.previous == "'" and (token in SUFFIXES or token in self.printing.tails)
         space = "" if self.glue_next or suffix or token in _NO_SPACE_BEFORE else " "
         if suffix:
             word = token  # the rest of a word: never capitalised ("I'm", not "I'M")
@@ -175,8 +178,9 @@ def detokenize(tokens: Iterable[str], printing: Printing = LOWER_CASE, context: 
         ['dogs', "'", 'tails', '<eos>', 'hi'] -> "Dogs' tails\\n\\nHi"
 
     Punctuation hugs the word before it, ``(`` the word after; an apostrophe
-    joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``) to its
-    word, otherwise it hugs the word before only (``dogs'``). ``<eos>`` ends a
+    joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``, and the
+    words in ``printing.tails``: "Cap'n") to its word, otherwise it hugs the word
+    before only (``dogs'``). ``<eos>`` ends a
     paragraph (a line of the corpus): a blank line. ``printing`` (a vocabulary's
     ``Vocab.printing``; by default lower case) says how the books print the rest:
     a colon before the break after a word in ``printing.colons`` ("he said:"),

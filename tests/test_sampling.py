@@ -27,6 +27,7 @@ from lm import (
     LMConfig,
     LSTMLanguageModel,
     StreamToken,
+    Vocab,
     detokenize,
     generate,
     next_token_distribution,
@@ -731,7 +732,6 @@ def test_checks_come_before_any_work(model, vocab, monkeypatch):
 
 
 def test_the_next_word_bars_show_display_forms(model, vocab):
-    shown = copy.copy(vocab)
-    shown.display = {t: t.upper() for t in vocab.itos[2:]}  # every word "learned" in capitals
+    shown = Vocab(vocab.itos, display={t: t.upper() for t in vocab.itos[2:] if t.upper() != t})  # all in capitals
     (d,) = next_token_distribution(model, shown, "the", [1.0], top=5)
     assert d.words == [shown.display.get(t, t) for t in d.tokens] and d.words != d.tokens

@@ -165,7 +165,7 @@ def test_vocab_save_load_round_trip(tmp_path):
     assert loaded == vocab and loaded.min_freq == 3
     payload = json.loads(path.read_text(encoding="utf-8"))
     assert payload == {"format": "lm-vocab", "version": 4, "min_freq": 3, "itos": vocab.itos, "display": {},
-                       "colons": [], "lower_after": {}}
+                       "colons": [], "lower_after": {}, "tails": []}
     assert "café" in path.read_text(encoding="utf-8")  # readable, not \u-escaped
     assert [p.name for p in tmp_path.iterdir()] == ["vocab.json"]  # no temp file left
     vocab.save(str(path))  # overwriting works too, with a str path
@@ -179,6 +179,7 @@ def _write(tmp_path, content):
 
 
 GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<eos>", "a"]}
+V4 = {**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {}, "tails": []}
 
 
 @pytest.mark.parametrize(
@@ -204,12 +205,14 @@ GOOD = {"format": "lm-vocab", "version": 1, "min_freq": 3, "itos": ["<unk>", "<e
         ({**GOOD, "version": 3, "display": {}, "colons": [1]}, "'colons' must be a list"),
         ({**GOOD, "version": 3, "display": {}, "colons": ["b"]}, "colon word 'b'"),
         ({**GOOD, "version": 3, "display": {}, "colons": ["<eos>"]}, "colon word '<eos>'"),
-        ({**GOOD, "version": 4, "display": {}, "colons": []}, "'lower_after' must be an object of lists"),
-        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"!": "a"}}, "must be an object of lists"),
-        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {",": ["a"]}}, "mark ','"),
-        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"!": ["b"]}}, "lower-case word 'b'"),
-        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"?": [1]}}, "lower-case word 1"),
-        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {"?": ["<unk>"]}}, "word '<unk>'"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "tails": []}, "'lower_after' must be an object of lists"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {}}, "'tails' must be a list"),
+        ({**GOOD, "version": 4, "display": {}, "colons": [], "lower_after": {}, "tails": ["b"]}, "apostrophe tail 'b'"),
+        ({**V4, "lower_after": {"!": "a"}}, "must be an object of lists"),
+        ({**V4, "lower_after": {",": ["a"]}}, "mark ','"),
+        ({**V4, "lower_after": {"!": ["b"]}}, "lower-case word 'b'"),
+        ({**V4, "lower_after": {"?": [1]}}, "lower-case word 1"),
+        ({**V4, "lower_after": {"?": ["<unk>"]}}, "word '<unk>'"),
         ({k: v for k, v in GOOD.items() if k != "version"}, "version None"),
         ({k: v for k, v in GOOD.items() if k != "itos"}, "itos"),
         ({**GOOD, "itos": ["<unk>", "<eos>", "a", "a"]}, "'a' appears more than once"),
@@ -439,6 +442,30 @@ def test_lower_case_after_a_mark_known_answers(tmp_path):
     assert payload["lower_after"] == {"!": ["cried"], "?": ["asked"]}
 
 
+# ----------------------------------------------------------------------------
+# Words joined after an apostrophe, learned from the lines as printed ("Cap'n": tokenize makes cap ' n)
+
+TAIL_LINES = ["Cap'n Bill and Cap'n Ozma.", "It is one o'clock, Cap'n.", "The 'n' sign.", "Rock 'n roll, o'clock!",
+              "Two o'clock and three o' clock.", "Yes, ma'am."]
+
+
+def test_apostrophe_tails_known_answers(tmp_path):
+    vocab = Vocab.build(map(tokenize, TAIL_LINES), min_freq=1, lines=TAIL_LINES,
+                        cased_lines=map(tokenize_cased, TAIL_LINES))
+    # "n" follows an apostrophe inside a word 3 times of 5; "clock" 3 of 4 (once after a space);
+    # "am" once (too few to tell); "sign" never inside a word.
+    assert vocab.tails == {"n", "clock"}
+    assert Vocab.build(map(tokenize, TAIL_LINES), min_freq=1).tails == frozenset()  # no lines: none
+    tokens = tokenize("cap'n bill, o'clock, ma'am, i'm, the 'n' sign")
+    # The tokens cannot tell "the 'n'" from "Cap'n": a tail joins wherever it follows an apostrophe.
+    assert detokenize(tokens, vocab.printing) == "Cap'n Bill, o'clock, ma' am, I'm, the'n' sign"
+    assert detokenize(tokens) == "Cap' n bill, o' clock, ma' am, I'm, the' n' sign"  # lower case: as before
+    assert tokenize(detokenize(tokens, vocab.printing)) == tokens
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocab.load(tmp_path / "vocab.json").printing == vocab.printing
+    assert json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))["tails"] == ["n", "clock"]
+
+
 def test_a_version_3_vocabulary_loads_with_capitals_after_every_mark(tmp_path):
     vocab = Vocab.load(_write(tmp_path, {**GOOD, "version": 3, "display": {}, "colons": ["a"]}))
     assert vocab.colons == {"a"} and vocab.lower_after == {} and detokenize(["a", "!", "a"], vocab.printing) == "A! A"
@@ -485,7 +512,7 @@ def _random_printing(rng: random.Random) -> Printing:
     vocab = _random_display_vocab(rng)
     words = vocab.itos[2:]
     return Printing(vocab.display, frozenset(rng.sample(words, 10)),
-                    {mark: frozenset(rng.sample(words, 20)) for mark in ".!?"})
+                    {mark: frozenset(rng.sample(words, 20)) for mark in ".!?"}, frozenset(rng.sample(words, 20)))
 
 
 def test_detokenize_properties_with_display():

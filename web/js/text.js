@@ -3,7 +3,8 @@
 // Words take their forms from words.json (export.py): `shown` (lm.text.shown: "dorothy" -> "Dorothy")
 // and `capital` (lm.text.capitalise of that form, for a sentence start), by token id; `colons`: the words
 // shown with a colon before a paragraph break (lm.Vocab.colons: "said" -> "said:"); `lower_after`: by mark,
-// the words shown in lower case after it (lm.Vocab.lower_after: "Oh! cried Dorothy").
+// the words shown in lower case after it (lm.Vocab.lower_after: "Oh! cried Dorothy"); `tails`: the words
+// that finish the word before an apostrophe, as 's 't 've ... do (lm.Vocab.tails: "Cap'n").
 
 export const EOS = "<eos>";
 const NO_SPACE_BEFORE = new Set([".", ",", "!", "?", ")", ";", ":", "'"]);
@@ -25,6 +26,7 @@ export class Words {
     this.unk = payload.unk_index;
     this.eos = payload.eos_index;
     this.colons = new Set(payload.colons ?? []);
+    this.tails = new Set(payload.tails ?? []);
     this.lowerAfter = new Map(Object.entries(payload.lower_after ?? {}).map(([mark, w]) => [mark, new Set(w)]));
     this.stoi = new Map(this.itos.map((t, i) => [t, i]));
   }
@@ -65,7 +67,7 @@ export class Detokenizer {
       this.previous = this.mark = null;
       return colon + "\n\n";
     }
-    const suffix = this.previous === "'" && SUFFIXES.has(token);
+    const suffix = this.previous === "'" && (SUFFIXES.has(token) || !!this.words.tails?.has(token));
     const space = this.glueNext || suffix || NO_SPACE_BEFORE.has(token) ? "" : " ";
     let word = token;
     if (!suffix && isWord(token)) {

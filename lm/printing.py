@@ -128,6 +128,8 @@ def learn_tails(lines: Iterable[str], words: set, min_count: int = MIN_COUNT) ->
     makes "cap ' n" of "Cap'n", and without this the page would write "Cap' n"."""
     inside, after = Counter(), Counter()
     for line in lines:
+        if "'" not in line:
+            continue
         tokens = tokenize(line)
         apostrophes = [i for i, c in enumerate(line) if c == "'"]  # each one is a token of its own, in order
         places = [j for j, t in enumerate(tokens) if t == "'"]

@@ -17,7 +17,8 @@ CARD_BODY = """
 
 A word-level LSTM language model trained with `train.py` of the LSTM temperature playground on
 **{dataset_name}**. It predicts the next word of `basic_english`-tokenized text (lower-cased; the
-vocabulary keeps each word's usual capitals for display); it is made for seeing, hands-on, how
+vocabulary keeps how the books print the words for display: each word's usual capitals, "said:"
+before a quoted paragraph, "cried" after "Oh!", "Cap'n"); it is made for seeing, hands-on, how
 sampling temperature changes generated text.
 
 ## Results

@@ -52,17 +52,17 @@ class Vocab:
         itos = list(itos)
         display = {} if display is None else display
         lower_after = {} if lower_after is None else lower_after
-        if isinstance(lower_after, dict):  # a set of words does as well as a list (vocab.json holds lists)
+        if isinstance(lower_after, dict):  # sets of words do as well as lists (vocab.json holds lists)
             lower_after = {mark: sorted(w) if isinstance(w, set | frozenset) else w for mark, w in lower_after.items()}
-        shape = [display, list(colons), lower_after, list(tails)]  # as vocab.json holds them, to be checked
-        problem = _itos_problem(itos) or printing.problem(set(itos), *shape)
+        colons, tails = list(colons), list(tails)
+        problem = _itos_problem(itos) or printing.problem(set(itos), display, colons, lower_after, tails)
         if problem:
             raise ValueError(f"invalid vocabulary: {problem}")
         self.itos = itos
         self.stoi = {token: i for i, token in enumerate(itos)}
         self.min_freq = min_freq  # kept only to record how the vocab was built
-        shape[0] = {token: display[token] for token in itos if token in display}  # in id order
-        self.printing = printing.build(*shape)
+        display = {token: display[token] for token in itos if token in display}  # in id order
+        self.printing = printing.build(display, colons, lower_after, tails)
 
     display = property(lambda self: self.printing.display)
     colons = property(lambda self: self.printing.colons)

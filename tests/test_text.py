@@ -440,6 +440,8 @@ def test_lower_case_after_a_mark_known_answers(tmp_path):
     assert Vocab.load(tmp_path / "vocab.json").printing == vocab.printing
     payload = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
     assert payload["lower_after"] == {"!": ["cried"], "?": ["asked"]}
+    again = Vocab(vocab.itos, display=vocab.display, colons=vocab.colons, lower_after=vocab.lower_after)  # sets do
+    assert again.printing == vocab.printing
 
 
 # ----------------------------------------------------------------------------

@@ -104,7 +104,8 @@ def learn_colons(lines: Iterable[str], words: set, min_count: int = MIN_COUNT) -
 def learn_lower_after(cased_lines: list[list[str]], words: set, min_count: int = MIN_COUNT) -> dict[str, list[str]]:
     """For each mark that ends a sentence, the words the books print in lower case in most of at least
     ``min_count`` places right after it: '"Oh!" cried Dorothy', '"Where?" asked the Lion'. The quotes
-    are dropped by ``tokenize``, and without this the page would write "Oh! Cried Dorothy"."""
+    are dropped by ``tokenize``, and without this the page would write "Oh! Cried Dorothy". A word seen
+    fewer times after ! or ? is decided by its places after either: both end a quotation alike."""
     after = Counter()  # (mark, word, printed in lower case)
     for tokens in cased_lines:
         mark = None  # the last mark, while no word has come after it (a quote or bracket may: "!' cried")
@@ -115,10 +116,15 @@ def learn_lower_after(cased_lines: list[list[str]], words: set, min_count: int =
                 if mark and token.lower() in words:
                     after[mark, token.lower(), token.islower()] += 1
                 mark = None
+    places = lambda marks, word: [sum(after[m, word, is_lower] for m in marks) for is_lower in (True, False)]
     lower = {}
-    for (mark, word, is_lower), n in after.items():
-        if is_lower and n >= min_count and n > after[mark, word, False]:
-            lower.setdefault(mark, []).append(word)
+    for mark in sorted(SENTENCE_END):
+        for word in sorted({w for m, w, _ in after if m == mark or (mark in "!?" and m in "!?")}):
+            low, other = places(mark, word)
+            if low + other < min_count and mark in "!?":
+                low, other = places("!?", word)
+            if low + other >= min_count and low > other:
+                lower.setdefault(mark, []).append(word)
     return lower
 
 

@@ -166,7 +166,8 @@ class Detokenizer:
             word = token
         if token in SENTENCE_END:
             self.capitalise_next, self.mark = True, token
-        self.glue_next = token in _NO_SPACE_AFTER
+        # An apostrophe where nothing comes before it opens: "'Course", a quote; elsewhere it hugs the word before.
+        self.glue_next = token in _NO_SPACE_AFTER or (token == "'" and self.glue_next)
         self.previous = token
         return space + word
 
@@ -180,7 +181,8 @@ def detokenize(tokens: Iterable[str], printing: Printing = LOWER_CASE, context: 
     Punctuation hugs the word before it, ``(`` the word after; an apostrophe
     joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``, and the
     words in ``printing.tails``: "Cap'n") to its word, otherwise it hugs the word
-    before only (``dogs'``). ``<eos>`` ends a
+    before only (``dogs'``), or the word after where nothing comes before it (a
+    paragraph's ``'Course``). ``<eos>`` ends a
     paragraph (a line of the corpus): a blank line. ``printing`` (a vocabulary's
     ``Vocab.printing``; by default lower case) says how the books print the rest:
     a colon before the break after a word in ``printing.colons`` ("he said:"),

@@ -237,7 +237,8 @@ def test_js_detokenize_equals_lm(tmp_path):
     cases += [(p, ["<eos>", "go"]) for p in ("He said", "He said:", "He said: ", "He said:  ")]  # the colon typed
     cases += [("Oh", ["!", "cried", "dorothy", ".", "where", "?", "'", "asked", "he", "!", "the", "lion"]),
               ("Where?", ["asked", "the", "lion", "!", "<eos>", "cried", "!", "cried"]),  # lower case after ! and ?
-              ("Cap'n", ["bill", "'", "s", "o", "'", "clock", "cap", "'", "n"])]  # joined after an apostrophe
+              ("Cap'n", ["bill", "'", "s", "o", "'", "clock", "cap", "'", "n"]),  # joined after an apostrophe
+              ("", ["'", "course", "<eos>", "'", "tis", "so", "'", "tis"])]  # an apostrophe that opens
     (tmp_path / "words.json").write_text(json.dumps(export.words_payload(vocab)), encoding="utf-8")
     (tmp_path / "tables.json").write_text(json.dumps(export.tokenizer_tables()), encoding="utf-8")
     (tmp_path / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
@@ -249,8 +250,9 @@ def test_js_detokenize_equals_lm(tmp_path):
         assert text == g.text, (prompt, tokens)
     assert "said" in vocab.colons and sum(":\n\n" in text for _, text in got) >= 5  # "he said:" before a break
     typed = ["He said:\n\nGo", "He said:\n\nGo", "He said: \n\nGo", "He said:  \n\nGo"]
-    assert [text for _, text in got[-7:-3]] == typed
-    assert [text for _, text in got[-3:]] == ["Oh! cried Dorothy. Where?' asked he! The Lion",
-                                              "Where? asked the Lion!\n\nCried! cried", "Cap'n Bill's o'clock Cap'n"]
+    assert [text for _, text in got[-8:-4]] == typed
+    assert [text for _, text in got[-4:]] == ["Oh! cried Dorothy. Where?' asked he! The Lion",
+                                              "Where? asked the Lion!\n\nCried! cried", "Cap'n Bill's o'clock Cap'n",
+                                              "'Course\n\n'Tis so' tis"]
 
 

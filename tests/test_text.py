@@ -419,27 +419,29 @@ def test_a_prompt_typed_with_its_colon_gets_no_second_one():
 # Lower case after ! or ?, learned from the cased lines ('"Oh!" cried Mirela': tokenize drops the quotes)
 
 LOWER_LINES = [
-    '"Oh!" cried Mirela.', "'Run!' cried the baker.", '"No!" cried the fox!', '"Why?" asked Mirela.',
-    '"Who?" asked the owl.', '"Where?" asked he.', "Stop! The gate shut.", "Stop! The owl sat.",
-    '"Go!" the fox said.', '"Well?" Cried Mirela.', "It rained. cried nobody.",
+    '"Oh!" cried Mirela.', "'Run!' cried the baker.", '"No!" cried the fox!',  # "cried" after !: 3 in lower case
+    '"Why?" asked Mirela.', '"Who?" asked the owl.', '"Where?" asked he.',  # "asked" after ?: 3
+    "Stop! The gate shut.", "Stop! The owl sat.", '"Go!" the fox said.',  # "the" after !: 1 of 3
+    '"Well?" Cried Mirela.',  # "cried" after ?: once, in capitals: too few, so its places after ! or ? decide
+    "It rained. cried nobody.",  # after a full stop: once, too few (and ! and ? do not speak for it)
+    "Well? Then go. Why? Then stay. How? Then run.",  # "then" after ?: 3 capitals
 ]
 
 
 def test_lower_case_after_a_mark_known_answers(tmp_path):
     vocab = Vocab.build(map(tokenize, LOWER_LINES), min_freq=1, cased_lines=map(tokenize_cased, LOWER_LINES))
-    # After "!": "cried" 3 times in lower case (once past a closing quote), "the" once against "The" twice.
-    # After "?": "asked" 3 times, "cried" once and in capitals. After ".": "cried" once, too few to tell.
-    assert vocab.lower_after == {"!": {"cried"}, "?": {"asked"}}
+    # "asked" is never seen after !, and its 3 places after ? decide; "cried" after ?: 3 of 4 after either.
+    assert vocab.lower_after == {"!": {"cried", "asked"}, "?": {"asked", "cried"}}
     assert Vocab.build(map(tokenize, LOWER_LINES), min_freq=1).lower_after == {}  # no cased lines: none
-    shown = detokenize(tokenize("oh!' cried mirela. why? asked the owl. run! the owl asked. go? cried he. so!"),
+    shown = detokenize(tokenize("oh!' cried mirela. why? asked the owl. run! the owl asked. well? then go. so!"),
                        vocab.printing)
-    assert shown == "Oh!' cried Mirela. Why? asked the owl. Run! The owl asked. Go? Cried he. So!"
+    assert shown == "Oh!' cried Mirela. Why? asked the owl. Run! The owl asked. Well? Then go. So!"
     assert detokenize(["cried", "!", EOS, "cried"], vocab.printing) == "Cried!\n\nCried"  # a paragraph's start
     assert detokenize(["asked", "?", "asked"], vocab.printing, context=["so", "?"]) == " asked? asked"
     vocab.save(tmp_path / "vocab.json")
     assert Vocab.load(tmp_path / "vocab.json").printing == vocab.printing
     payload = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
-    assert payload["lower_after"] == {"!": ["cried"], "?": ["asked"]}
+    assert payload["lower_after"] == {"!": ["cried", "asked"], "?": ["cried", "asked"]}  # in id order
     again = Vocab(vocab.itos, display=vocab.display, colons=vocab.colons, lower_after=vocab.lower_after)  # sets do
     assert again.printing == vocab.printing
 
@@ -492,6 +494,10 @@ def test_detokenize_with_display(cased_vocab):
         (["so", "<eos>"], ["the"], "The"),  # a new paragraph
         (["i", "'"], ["m", "here"], "m here"),
         (["so"], [".", "'"], ".'"),
+        ([], ["'", "course", "not"], "'Course not"),  # nothing before the apostrophe: it opens the word
+        (["so", "<eos>"], ["'", "tis"], "'Tis"),
+        (["so", "("], ["'", "tis"], "'tis"),
+        (["so"], ["'", "tis"], "' tis"),  # after a word it hugs the word before
         (["so"], [], ""),
         ([], [], ""),
     ],

@@ -79,7 +79,7 @@ export class Detokenizer {
       this.capitaliseNext = true;
       this.mark = token;
     }
-    this.glueNext = NO_SPACE_AFTER.has(token);
+    this.glueNext = NO_SPACE_AFTER.has(token) || (token === "'" && this.glueNext); // "'Course" opens a paragraph
     this.previous = token;
     return space + word;
   }

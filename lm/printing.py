@@ -116,16 +116,18 @@ def learn_lower_after(cased_lines: list[list[str]], words: set, min_count: int =
                 if mark and token.lower() in words:
                     after[mark, token.lower(), token.islower()] += 1
                 mark = None
-    places = lambda marks, word: [sum(after[m, word, is_lower] for m in marks) for is_lower in (True, False)]
-    lower = {}
+    quoting = ("!", "?")  # the marks that end a quotation alike: '"Oh!" cried', '"Why?" asked'
+    counts = lambda marks, word: [sum(after[m, word, lower] for m in marks) for lower in (True, False)]
+    learned = {}
     for mark in sorted(SENTENCE_END):
-        for word in sorted({w for m, w, _ in after if m == mark or (mark in "!?" and m in "!?")}):
-            low, other = places(mark, word)
-            if low + other < min_count and mark in "!?":
-                low, other = places("!?", word)
+        alike = quoting if mark in quoting else (mark,)
+        for word in sorted({w for m, w, _ in after if m in alike}):
+            low, other = counts((mark,), word)
+            if low + other < min_count:  # too few places after this mark: its places after either decide
+                low, other = counts(alike, word)
             if low + other >= min_count and low > other:
-                lower.setdefault(mark, []).append(word)
-    return lower
+                learned.setdefault(mark, []).append(word)
+    return learned
 
 
 def learn_tails(lines: Iterable[str], words: set, min_count: int = MIN_COUNT) -> frozenset[str]:

@@ -182,8 +182,8 @@ def detokenize(tokens: Iterable[str], printing: Printing = LOWER_CASE, context: 
     joins a contraction or possessive (``'s 't 've 're 'll 'd 'm``, and the
     words in ``printing.tails``: "Cap'n") to its word, otherwise it hugs the word
     before only (``dogs'``), or the word after where nothing comes before it (a
-    paragraph's ``'Course``). ``<eos>`` ends a
-    paragraph (a line of the corpus): a blank line. ``printing`` (a vocabulary's
+    paragraph's ``'Course``). ``<eos>`` ends a paragraph (a line of the corpus):
+    a blank line. ``printing`` (a vocabulary's
     ``Vocab.printing``; by default lower case) says how the books print the rest:
     a colon before the break after a word in ``printing.colons`` ("he said:"),
     each word's form from ``printing.display`` ("Dorothy"; the pronoun "i" is "I"

@@ -30,7 +30,7 @@ from .sampling import (
     pick,
     uniforms,
 )
-from .text import LOWER_CASE, Detokenizer, Printing, shown, tokenize
+from .text import LOWER_CASE, Detokenizer, Printing, ends_open, shown, tokenize
 from .vocab import Vocab
 
 
@@ -81,7 +81,8 @@ class Generation:
     def _lead(self, i: int, text: str) -> str:
         if i == 0 and self.prompt.rstrip().endswith(":"):  # a prompt typed with its colon: "said:" + break
             text = text.removeprefix(":")
-        return text.lstrip(" ") if i == 0 and self.prompt[-1:].isspace() else text  # the prompt brings its own space
+        own = self.prompt[-1:].isspace() or ends_open(self.prompt)  # the prompt brings its space, or opens: 'said, "'
+        return text.lstrip(" ") if i == 0 and own else text
 
 
 @dataclass

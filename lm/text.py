@@ -110,6 +110,16 @@ def capitalise(word: str) -> str:
     return word
 
 
+def ends_open(typed: str) -> bool:
+    """Whether typed text ends with a mark that opens what comes next, so no space follows it: a bracket,
+    an opening quote, or a straight quote with nothing or a space before it ('he said, "'), which
+    ``tokenize`` drops or keeps alone, so the tokens cannot tell."""
+    last = typed[-1:]
+    if last and (last == "(" or _OPENING.fullmatch(last)):
+        return True
+    return last in ('"', "'") and (len(typed) == 1 or typed[-2].isspace())
+
+
 def is_break(piece: str) -> bool:
     """Whether a piece of detokenized text is a paragraph break (its colon included): not a word to colour."""
     return piece.lstrip(":").isspace()

@@ -231,7 +231,7 @@ def test_js_detokenize_equals_lm(tmp_path):
     rng = random.Random(2)
     common = vocab.itos[1:300] + [".", ",", "'", "s", "t", "(", ")", "!", "?", "i", "<eos>", "said", "<eos>"]
     cases = [(rng.choice(PROMPTS + ["", "Hello ", "It was.", "(", "The end. \n", "Dorothy's", "He said", "He said:",
-                                    "He said: "]),
+                                    "He said: ", 'He said, "', "He said, “", "It was '", '"Go?"', "dogs'"]),
               [rng.choice(common) for _ in range(rng.randint(1, 40))]) for _ in range(400)]
     cases = [(p.replace("\n", " "), t) for p, t in cases]  # what page_input passes on
     cases += [(p, ["<eos>", "go"]) for p in ("He said", "He said:", "He said: ", "He said:  ")]  # the colon typed

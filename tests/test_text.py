@@ -6,7 +6,7 @@ import random
 import pytest
 
 from lm.generation import Generation
-from lm.text import EOS, LOWER_CASE, UNK, Printing, detokenize, tokenize, tokenize_cased
+from lm.text import EOS, LOWER_CASE, UNK, Printing, detokenize, ends_open, tokenize, tokenize_cased
 from lm.vocab import Vocab
 
 # Expected outputs written by hand from torchtext's basic_english rules:
@@ -473,6 +473,16 @@ def test_apostrophe_tails_known_answers(tmp_path):
 def test_a_version_3_vocabulary_loads_with_capitals_after_every_mark(tmp_path):
     vocab = Vocab.load(_write(tmp_path, {**GOOD, "version": 3, "display": {}, "colons": ["a"]}))
     assert vocab.colons == {"a"} and vocab.lower_after == {} and detokenize(["a", "!", "a"], vocab.printing) == "A! A"
+
+
+@pytest.mark.parametrize("prompt, opens", [
+    ('He said, "', True), ("He said, “", True), ("He said (", True), ("He said, '", True), ('"', True),
+    ('"Why?"', False), ("the dogs'", False), ("He said", False), ("", False), ("He said, \u00a0'", True),
+])
+def test_a_prompt_that_ends_open_gets_no_space_after_it(prompt, opens):
+    g = Generation(prompt, tokenize(prompt), tokens=["go", "on"])
+    assert ends_open(prompt) is opens
+    assert g.pieces()[0].lower() == ("go" if opens or not prompt else " go") and g.text.startswith(prompt)
 
 
 def test_detokenize_with_display(cased_vocab):

@@ -13,6 +13,17 @@ const SENTENCE_END = new Set([".", "!", "?"]);
 const SUFFIXES = new Set(["s", "t", "ve", "re", "ll", "d", "m"]);
 const OPENING = /^[\[{«‹‘‚‛“„‟]*$/u;
 
+// lm.text.ends_open: typed text that ends with a bracket, an opening quote, or a straight quote with nothing
+// or a space before it ('he said, "') opens what comes next, so no space follows it.
+const OPENS = /^[\[{«‹‘‚‛“„‟(]$/u;
+export function endsOpen(prompt, tokenizer) {
+  const chars = Array.from(prompt);
+  const last = chars.at(-1);
+  if (last === undefined) return false;
+  if (OPENS.test(last)) return true;
+  return (last === '"' || last === "'") && (chars.length === 1 || tokenizer.isSpace(chars.at(-2)));
+}
+
 export function isWord(token) {
   return !NO_SPACE_BEFORE.has(token) && !NO_SPACE_AFTER.has(token) && !OPENING.test(token);
 }
@@ -97,7 +108,7 @@ export class Story {
     this.prompt = prompt;
     this.text = prompt;
     this.count = 0;
-    this.stripFirst = prompt.length > 0 && tokenizer.isSpace(Array.from(prompt).pop());
+    this.stripFirst = prompt.length > 0 && (tokenizer.isSpace(Array.from(prompt).pop()) || endsOpen(prompt, tokenizer));
     this.typedColon = /:\s*$/u.test(prompt); // lm.Generation._lead: the prompt brings its own colon
     this.detok = new Detokenizer(words);
     promptTokens.forEach((t) => this.detok.piece(t));

@@ -45,8 +45,11 @@ PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of gl
 # ------------------------------------------------------------------------------ the sampler, in node
 SAMPLER_JS = """
 const s = await import(process.argv[1]);
-const rng = new s.Rng(42), rng0 = new s.Rng(0);
-const u = Array.from({ length: 4 }, () => rng.uniform()), u0 = [rng0.next32(), rng0.next32()];
+const rng0 = new s.Rng(0), u0 = [rng0.next32(), rng0.next32()];
+const u = Object.fromEntries([0, 1, 42, 1234, 2 ** 31, 2 ** 32 - 1].map((seed) => {
+  const rng = new s.Rng(seed);
+  return [seed, Array.from({ length: 700 }, () => rng.uniform())]; // past mt19937's first 624 numbers
+}));
 let worst = 0;
 for (let i = 0; i <= 20000; i++) {
   const x = -745 * (i / 20000) ** 2;
@@ -55,7 +58,7 @@ for (let i = 0; i <= 20000; i++) {
 }
 const logits = Float32Array.from([2, 1, 0.5, 0.5, -1, 3, -Infinity]);
 const kept = (x) => Array.from(x).map((v, i) => (v > -Infinity ? i : -1)).filter((i) => i >= 0);
-process.stdout.write(JSON.stringify({ u, u0, worst, greedy: s.sampleNext(logits, 0, rng, 0, 1),
+process.stdout.write(JSON.stringify({ u, u0, worst, greedy: s.sampleNext(logits, 0, new s.Rng(42), 0, 1),
   topk: kept(s.filterLogits(logits, 1, 3, 1)), topp: kept(s.filterLogits(logits, 0.7, 0, 0.8)),
   draws: [0, 0.5, 0.999999].map((v) => s.draw(s.softmax(s.filterLogits(logits, 1, 0, 1)), v)) }));
 """
@@ -65,10 +68,12 @@ def test_js_sampler_is_pinned_and_matches_lm_sampling():
     import torch
 
     got = json.loads(node(SAMPLER_JS, js("sampler.js")))
-    # The same seed gives these numbers in every engine (integer arithmetic); a change here changes every text.
-    assert got["u0"] == [3809008728, 1133695204]
-    assert got["u"] == pytest.approx([0.6606157208001621, 0.1117019639532224, 0.0791056456144914, 0.015209237180418],
-                                     abs=0)
+    # torch's generator, number for number (integer arithmetic: the same in every engine), so a seed rolls the
+    # same dice here as lm.sampling.make_generator on the server.
+    assert got["u0"] == [2357136044, 2546248239]  # mt19937 seeded with 0
+    for seed, u in got["u"].items():
+        g = lm.sampling.make_generator(int(seed))
+        assert u == [torch.rand((), generator=g, dtype=torch.float64).item() for _ in range(700)], seed
     assert got["worst"] < 1e-15
     logits = torch.tensor([[2, 1, 0.5, 0.5, -1, 3, -float("inf")]])
     kept = lambda x: [i for i, v in enumerate(x[0].tolist()) if v > -float("inf")]
@@ -175,13 +180,20 @@ def test_greedy_equals_python_and_works_offline(browser, url, bundled):
     context.close()
 
 
-def test_seeded_text_is_stable_across_reloads_and_browsers(browser, url):
+def test_a_seed_writes_what_it_writes_in_lm_in_every_browser(browser, url, bundled):
+    model, vocab = bundled
     context = _offline_context(browser)
     page = _open(context, url)
     args = ("The scarecrow sat on the fence and", 1.0, 80, 1234)
     first = _write(page, *args)
     again = _write(page, *args, top_k=40, top_p=0.9), _write(page, *args)
     assert first == again[1] and again[0] != first and len(first) > len(args[0]) + 50
+    # The same random numbers as the server's (torch's generator), so the same text as lm and the Gradio page.
+    python = lambda **kw: lm.generate(model, vocab, args[0], 80, temperature=1.0, seed=1234, stop_at_eos=False, **kw)
+    assert first == python().text and again[0] == python(top_k=40, top_p=0.9).text
+    for seed, temperature in [(0, 0.8), (7, 0.5), (99, 1.5)]:
+        expected = lm.generate(model, vocab, PROMPTS[0], 60, temperature=temperature, seed=seed, stop_at_eos=False)
+        assert _write(page, PROMPTS[0], temperature, 60, seed) == expected.text, (seed, temperature)
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert _write(page, *args) == first
@@ -198,6 +210,8 @@ def test_seeded_text_is_stable_across_reloads_and_browsers(browser, url):
                            "!document.querySelector('#compare').disabled")
     texts = [page.inner_text(f"#column-text-{i}") for i in range(4)]
     assert texts[0] == texts[1] != texts[3]
+    sweep = lm.sweep(model, vocab, args[0], [1.0, 1.0, 0, 0.7], max_new_tokens=30, seed=1234, stop_at_eos=False)
+    assert [t.replace("\n", "") for t in texts] == [g.text.replace("\n", "") for g in sweep]
     context.close()
 
 

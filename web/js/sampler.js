@@ -1,49 +1,48 @@
 // lm.sampling in JavaScript: temperature, top-k, top-p (Hugging Face semantics), an inverse-CDF draw.
 //
-// Reproducible everywhere: the random numbers come from xoshiro128** (32-bit integer arithmetic), and
+// Reproducible everywhere: the random numbers are torch's (mt19937, 32-bit integer arithmetic), and
 // every probability from `expm`, built of + - * / only (IEEE-exact in every engine, unlike Math.exp),
 // summed in float64. Temperature 0 is greedy: the first largest logit, as torch.argmax.
 
 export const MIN_TEMPERATURE = 1e-6; // positive temperatures below this sample greedily (lm.sampling)
 
-function splitmix32(state) {
-  let z = (state + 0x9e3779b9) | 0;
-  let x = z;
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return [z, (x ^ (x >>> 16)) >>> 0];
-}
-
-// One generator per seed (an integer 0 .. 2**32 - 1); uniform() gives 53-bit floats in [0, 1).
+// torch's CPU generator (mt19937, as lm.sampling.make_generator seeds it): one per seed (an integer 0 ..
+// 2**32 - 1); uniform() is torch.rand((), dtype=torch.float64, generator=g): the same numbers as the server
+// rolls, so a seed writes the same text here as on the Gradio page and in lm.
+const N = 624;
 export class Rng {
   constructor(seed) {
-    let z = seed >>> 0;
-    this.s = new Uint32Array(4);
-    for (let i = 0; i < 4; i++) [z, this.s[i]] = splitmix32(z);
+    this.mt = new Uint32Array(N);
+    this.mt[0] = seed >>> 0; // torch keeps the seed's low 32 bits
+    for (let i = 1; i < N; i++) {
+      const prev = this.mt[i - 1] ^ (this.mt[i - 1] >>> 30);
+      this.mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
+    }
+    this.i = N;
   }
 
   next32() {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
+    const mt = this.mt;
+    if (this.i >= N) { // the next 624 numbers at once, as mt19937 makes them
+      for (let k = 0; k < N; k++) {
+        const y = (mt[k] & 0x80000000) | (mt[(k + 1) % N] & 0x7fffffff);
+        mt[k] = mt[(k + 397) % N] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      this.i = 0;
+    }
+    let y = mt[this.i++];
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
   }
 
-  uniform() {
-    const hi = this.next32() >>> 5; // 27 bits
-    const lo = this.next32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+  uniform() { // torch's random64() (the first number high) keeps its low 53 bits, times 2**-53
+    const hi = this.next32() & 0x1fffff;
+    const lo = this.next32();
+    return (hi * 4294967296 + lo) / 9007199254740992;
   }
-}
-
-function rotl(x, k) {
-  return (x << k) | (x >>> (32 - k));
 }
 
 const LN2_HI = 0.6931471803691238;

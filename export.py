@@ -19,6 +19,7 @@ import unicodedata
 from pathlib import Path
 
 import lm
+import lm.printing
 from lm.text import capitalise, shown
 from onnx_step import OPSET, SMALL_KINDS, compare, export_onnx, io_names, shrink
 from page_plots import training_figure
@@ -38,9 +39,8 @@ def words_payload(vocab: lm.Vocab) -> dict:
     (`Vocab.lower_after`) and joined to the word before an apostrophe (`Vocab.tails`: "Cap'n")."""
     forms = [shown(vocab.display, t) for t in vocab.itos]
     return {"format": "lm-web-words", "itos": vocab.itos, "shown": forms, "capital": [capitalise(f) for f in forms],
-            "unk_index": vocab.unk_index, "eos_index": vocab.eos_index, "colons": sorted(vocab.colons),
-            "lower_after": {mark: sorted(words) for mark, words in sorted(vocab.lower_after.items())},
-            "tails": sorted(vocab.tails)}
+            "unk_index": vocab.unk_index, "eos_index": vocab.eos_index,
+            **{k: v for k, v in lm.printing.payload(vocab.printing, vocab.stoi).items() if k != "display"}}
 
 
 def _ranges(codepoints: list[int]) -> list[list[int]]:

@@ -30,7 +30,7 @@ from .sampling import (
     pick,
     uniforms,
 )
-from .text import LOWER_CASE, Detokenizer, Printing, ends_open, shown, tokenize
+from .text import LOWER_CASE, Detokenizer, Printing, after_typed, shown, tokenize
 from .vocab import Vocab
 
 
@@ -79,10 +79,7 @@ class Generation:
         return self._lead(n - 1, self._detokenizer.add(self.tokens[-1]))
 
     def _lead(self, i: int, text: str) -> str:
-        if i == 0 and self.prompt.rstrip().endswith(":"):  # a prompt typed with its colon: "said:" + break
-            text = text.removeprefix(":")
-        own = self.prompt[-1:].isspace() or ends_open(self.prompt)  # the prompt brings its space, or opens: 'said, "'
-        return text.lstrip(" ") if i == 0 and own else text
+        return after_typed(self.prompt, text) if i == 0 else text  # only the first new word meets the prompt
 
 
 @dataclass

@@ -120,6 +120,14 @@ def ends_open(typed: str) -> bool:
     return last in ('"', "'") and (len(typed) == 1 or typed[-2].isspace())
 
 
+def after_typed(prompt: str, piece: str) -> str:
+    """The first new word's piece as it follows the prompt exactly as typed: no second colon after a typed
+    one ("said:" + break), and no space where the prompt brings its own or ends open ('said, "')."""
+    if prompt.rstrip().endswith(":"):
+        piece = piece.removeprefix(":")
+    return piece.lstrip(" ") if prompt[-1:].isspace() or ends_open(prompt) else piece
+
+
 def is_break(piece: str) -> bool:
     """Whether a piece of detokenized text is a paragraph break (its colon included): not a word to colour."""
     return piece.lstrip(":").isspace()

@@ -24,7 +24,7 @@ import yaml
 from lm.cli import CLIError, Parser, run_main
 
 ROOT = Path(__file__).resolve().parent
-SPACE_FILES = ["app.py", "space_gpu.py", "requirements.txt", ".gitattributes", "assets/prompts.txt"]
+SPACE_FILES = ["app.py", "lessons.py", "space_gpu.py", "requirements.txt", ".gitattributes", "assets/prompts.txt"]
 SPACE_GLOBS = ["page_*.py", "lm/*.py", "assets/oz-lstm/*", "assets/page/*"]  # no tests, bench, web, docs
 HARDWARE = {"cpu": "cpu-basic", "zero-gpu": "zero-a10g"}  # huggingface_hub's SpaceHardware values
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.json")  # what lm.load_pretrained needs

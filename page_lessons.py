@@ -1,24 +1,22 @@
 """The Lessons tab: five one-click lessons and a "Guess the temperature" quiz.
 
-A lesson (assets/page/lessons.json) fills the shared prompt and seed and its tab's controls, shows its
-"what to notice" above the tabs, switches to that tab and presses its button (Write or Compare), so the
-student sees what the notice talks about. The quiz writes ~40 words at a temperature it keeps to itself
-(in a gr.State, which stays on the server: the browser never receives it) until the student guesses.
+A lesson (assets/page/lessons.json, loaded and checked by lessons.py) fills the shared prompt and seed and
+its tab's controls, shows its "what to notice" above the tabs, switches to that tab and presses its button
+(Write or Compare), so the student sees what the notice talks about. The quiz writes ~40 words at a
+temperature it keeps to itself (in a gr.State, which stays on the server: the browser never receives it)
+until the student guesses.
 
 app.py calls `lesson_box` above the tabs and `lessons_tab` inside the Lessons tab; both lay out only.
 """
 
-import json
 import random
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import gradio as gr
 
 import lm
 import page_format as fmt
+from lessons import LESSONS, QUIZ, QUIZ_CHOICES, Lesson, find_lesson
 from page_actions import (
-    LIMITS,
     MAX_NEW_TOKENS,
     MAX_PROMPT_CHARS,
     MAX_TEMPERATURE,
@@ -26,93 +24,8 @@ from page_actions import (
     WRITERS,
     Actions,
 )
-from page_input import MAX_SEED, notice_prompt, read_prompt, shown_to_user
+from page_input import notice_prompt, read_prompt, shown_to_user
 from space_gpu import gpu, gpu_seconds
-
-LESSONS_FILE = Path(__file__).resolve().parent / "assets" / "page" / "lessons.json"
-TAB_TEMPERATURES = {"playground": 1, "side-by-side": 4}  # the tabs a lesson can run, and the temperatures each takes
-
-
-@dataclass(frozen=True)
-class Lesson:
-    id: str  # "greedy-loops": what the `lesson` endpoint takes (or its number, from 1)
-    title: str  # "Greedy goes round in circles": its button says "1. Greedy goes round in circles"
-    tab: str  # a key of TAB_TEMPERATURES
-    prompt: str
-    seed: int
-    new_tokens: int
-    temperatures: tuple[float, ...]  # one for the Playground, four for Side by side
-    notice: str  # "what to notice", markdown
-    top_p: float = 1.0  # 1 = off
-    try_next: dict = field(default_factory=dict)  # what the notice asks the student to change next ("try")
-
-    def settings(self) -> dict:
-        """What the lesson sets, as the `lesson` endpoint returns it (top-k always off, never stopping early)."""
-        return {"id": self.id, "title": self.title, "tab": self.tab, "prompt": self.prompt, "seed": str(self.seed),
-                "new_tokens": self.new_tokens, "temperatures": list(self.temperatures), "top_k": 0,
-                "top_p": self.top_p, "stop_at_eos": False, "try": dict(self.try_next), "notice": self.notice}
-
-
-@dataclass(frozen=True)
-class QuizChoice:
-    temperature: float
-    name: str  # "cold"
-    tell: str  # how to recognise it, one sentence
-
-    @property
-    def label(self) -> str:
-        return f"{self.temperature:g} ({self.name})"
-
-
-def _check(ok: bool, where: str, what: str) -> None:
-    if not ok:
-        raise ValueError(f"{LESSONS_FILE.name}: {where}: {what}")
-
-
-def _lesson(raw: dict, n: int) -> Lesson:
-    where = f"lesson {n} ({raw.get('id', 'no id')})"
-    _check(all(isinstance(raw.get(k), str) and raw[k].strip() for k in ("id", "title", "prompt", "notice")),
-           where, "needs a non-empty id, title, prompt and notice")
-    _check(raw.get("tab") in TAB_TEMPERATURES, where, f"tab must be one of {sorted(TAB_TEMPERATURES)}")
-    temps = raw.get("temperatures")
-    _check(isinstance(temps, list) and len(temps) == TAB_TEMPERATURES[raw["tab"]], where,
-           f"the {raw['tab']} tab takes {TAB_TEMPERATURES[raw['tab']]} temperature(s)")
-    _check(all(isinstance(t, (int, float)) and 0 <= t <= LIMITS["max_temperature"] for t in temps), where,
-           f"temperatures must be from 0 to {LIMITS['max_temperature']:g}")
-    _check(isinstance(raw.get("seed"), int) and 0 <= raw["seed"] <= MAX_SEED, where, "seed must be a whole number")
-    _check(isinstance(raw.get("new_tokens"), int) and 1 <= raw["new_tokens"] <= LIMITS["max_new_tokens"], where,
-           f"new_tokens must be from 1 to {LIMITS['max_new_tokens']}")
-    _check(isinstance(raw.get("top_p", 1.0), (int, float)) and LIMITS["min_top_p"] <= raw.get("top_p", 1.0) <= 1,
-           where, f"top_p must be from {LIMITS['min_top_p']:g} to 1")
-    _check(len(raw["prompt"]) <= LIMITS["max_prompt_chars"], where, "the prompt is too long")
-    _check(set(raw.get("try", {})) <= {"temperature", "top_p"}, where, "try may change temperature and top_p")
-    return Lesson(raw["id"], raw["title"], raw["tab"], raw["prompt"], raw["seed"], raw["new_tokens"],
-                  tuple(float(t) for t in temps), raw["notice"], float(raw.get("top_p", 1.0)), raw.get("try", {}))
-
-
-def load_lessons(path: Path = LESSONS_FILE) -> tuple[list[Lesson], list[QuizChoice], dict]:
-    """The lessons, the quiz's three temperatures and the quiz's settings, checked: a bad file is a ValueError."""
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    lessons = [_lesson(item, n) for n, item in enumerate(raw["lessons"], 1)]
-    _check(len({lesson.id for lesson in lessons}) == len(lessons), "lessons", "ids must differ")
-    quiz = raw["quiz"]
-    choices = [QuizChoice(float(c["temperature"]), c["name"], c["tell"]) for c in quiz["choices"]]
-    _check(len({c.temperature for c in choices}) == len(choices) >= 2, "quiz", "needs two or more temperatures")
-    _check(all(0 < c.temperature <= LIMITS["max_temperature"] for c in choices), "quiz", "temperatures out of range")
-    return lessons, choices, quiz
-
-
-LESSONS, QUIZ_CHOICES, QUIZ = load_lessons()
-
-
-def find_lesson(which) -> Lesson:
-    """A lesson by id ("same-dice") or number ("4", 4)."""
-    text = str(which).strip()
-    for n, lesson in enumerate(LESSONS, 1):
-        if text in (lesson.id, str(n)):
-            return lesson
-    raise ValueError(f"There is no lesson {which!r}: choose 1 to {len(LESSONS)}, or one of "
-                     + ", ".join(lesson.id for lesson in LESSONS) + ".")
 
 
 @shown_to_user
@@ -194,7 +107,7 @@ def _fill(n: int, lesson: Lesson, playground: dict, side: dict):
     here = lesson.tab == "playground"
 
     def fill():
-        notice = f"**Lesson {n}: {lesson.title}.** {lesson.notice}"
+        notice = f"**Lesson {n}: {lesson.title}.** {lesson.gradio_notice}"
         shared = [lesson.prompt, str(lesson.seed), gr.Column(visible=True), notice, gr.Tabs(selected=lesson.tab)]
         if here:
             tab = [min(lesson.temperatures[0], MAX_TEMPERATURE), 0, lesson.top_p,

@@ -65,7 +65,7 @@ def test_gradio_space_is_exactly_the_files_it_runs(fake_hub, tmp_path):
     [created] = fake_hub.created
     assert created["type"] == "space" and created["sdk"] == "gradio" and created["name"] == "playground"
     lm_files = {f"lm/{p.name}" for p in (ROOT / "lm").glob("*.py")}
-    top = {"app.py", "space_gpu.py", "requirements.txt", "README.md", ".gitattributes"} | {
+    top = {"app.py", "lessons.py", "space_gpu.py", "requirements.txt", "README.md", ".gitattributes"} | {
         p.name for p in ROOT.glob("page_*.py")}  # the page's modules beside app.py
     assert lm_files <= set(files) and {"page_input.py", "page_format.py"} <= top <= set(files)
     assert {n for n in files if n.startswith("assets/")} == {

@@ -25,6 +25,7 @@ from page_helpers import call as _call  # noqa: E402
 from page_helpers import serve  # noqa: E402
 
 import app  # noqa: E402
+import lessons  # noqa: E402
 import lm  # noqa: E402
 import page_actions  # noqa: E402
 import page_lessons  # noqa: E402
@@ -80,14 +81,15 @@ def _contains(haystack: list[str], needle: list[str]) -> int:
 def test_the_lessons_file_holds_five_lessons_the_page_can_run():
     assert len(LESSONS) == 5 and len({lesson.id for lesson in LESSONS}) == 5
     for lesson in LESSONS:
-        assert lesson.tab in page_lessons.TAB_TEMPERATURES
-        assert len(lesson.temperatures) == page_lessons.TAB_TEMPERATURES[lesson.tab]
+        assert lesson.tab in lessons.TAB_TEMPERATURES
+        assert len(lesson.temperatures) == lessons.TAB_TEMPERATURES[lesson.tab]
         assert all(0 <= t <= page_actions.MAX_TEMPERATURE for t in lesson.temperatures)
         assert 1 <= lesson.new_tokens <= page_actions.MAX_NEW_TOKENS
         assert page_actions.MIN_TOP_P <= lesson.top_p <= 1
-        assert 0 <= lesson.seed <= page_lessons.MAX_SEED and len(lesson.prompt) <= page_actions.MAX_PROMPT_CHARS
-        sentences = len(re.findall(r"[.!?](?:\s|$)", lesson.notice))
+        assert 0 <= lesson.seed <= lessons.LIMITS["max_seed"] and len(lesson.prompt) <= page_actions.MAX_PROMPT_CHARS
+        sentences = len(re.findall(r"[.!?](?:\s|$)", lesson.gradio_notice))
         assert 2 <= sentences <= 4, (lesson.id, sentences)  # a few plain sentences
+        assert lesson.gradio_notice.startswith(lesson.notice) and "“" not in lesson.gradio_only  # quotes: both pages
         assert lesson.title and _quotes(lesson.notice), lesson.id  # each points at words in the text
     assert len(QUIZ_CHOICES) == 3 and all(c.tell for c in QUIZ_CHOICES) and QUIZ["how_to_tell"]
     assert 20 <= QUIZ["new_tokens"] <= page_actions.MAX_NEW_TOKENS
@@ -103,20 +105,20 @@ def test_the_lessons_file_holds_five_lessons_the_page_can_run():
     ({"try": {"seed": 3}}, "try may change temperature and top_p"),
 ])
 def test_a_bad_lesson_is_refused_by_name(tmp_path, change, message):
-    raw = json.loads(page_lessons.LESSONS_FILE.read_text(encoding="utf-8"))
+    raw = json.loads(lessons.LESSONS_FILE.read_text(encoding="utf-8"))
     raw["lessons"][0].update(change)
     path = tmp_path / "lessons.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(ValueError, match=re.escape(message)) as caught:
-        page_lessons.load_lessons(path)
+        lessons.load_lessons(path)
     assert "lesson 1 (greedy-loops)" in str(caught.value)
 
 
 def test_find_lesson_by_id_or_number():
-    assert page_lessons.find_lesson("3") is page_lessons.find_lesson("top-p-rescue") is LESSONS[2]
-    assert page_lessons.find_lesson(5) is LESSONS[4]
+    assert lessons.find_lesson("3") is lessons.find_lesson("top-p-rescue") is LESSONS[2]
+    assert lessons.find_lesson(5) is LESSONS[4]
     with pytest.raises(ValueError, match="There is no lesson '6': choose 1 to 5"):
-        page_lessons.find_lesson("6")
+        lessons.find_lesson("6")
 
 
 def test_the_lesson_tabs_exist_on_the_page(bundled):
@@ -238,7 +240,7 @@ def test_each_lesson_through_the_server_and_the_action_it_runs(served, bundled, 
     lesson = LESSONS[number - 1]
     settings = _call(client, str(number), api_name="/lesson")
     assert settings == _call(client, lesson.id, api_name="/lesson") == json.loads(json.dumps(lesson.settings()))
-    assert settings["notice"] == lesson.notice and settings["top_k"] == 0 and settings["stop_at_eos"] is False
+    assert settings["notice"] == lesson.gradio_notice and settings["top_k"] == 0 and settings["stop_at_eos"] is False
     expected = _texts(*bundled, lesson)
     if settings["tab"] == "playground":  # what the lesson's button chains: Write, as the Playground sends it
         text, _, seed = _call(client, settings["prompt"], settings["temperatures"][0], settings["top_k"],
@@ -265,7 +267,7 @@ def test_the_lesson_buttons_fill_the_controls(bundled):
     for fill, lesson in zip(fills, LESSONS):
         values = fill.fn()
         prompt, seed, box, notice, tabs = values[:5]
-        assert (prompt, seed) == (lesson.prompt, str(lesson.seed)) and box.visible and lesson.notice in notice
+        assert (prompt, seed) == (lesson.prompt, str(lesson.seed)) and box.visible and lesson.gradio_notice in notice
         assert tabs.selected == lesson.tab
         assert len(fill.outputs) == len(values)
         if lesson.tab == "playground":

@@ -12,12 +12,8 @@
 Skipped when node, node_modules or Chromium is missing, unless `CI` is set: then they must run.
 """
 
-import functools
-import http.server
 import json
-import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,13 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import export  # noqa: E402
 import lm  # noqa: E402
-from tests.node_helpers import js, need, node  # noqa: E402
+from tests.node_helpers import js, node  # noqa: E402
 from tests.page_helpers import small_text  # noqa: E402
+from tests.web_helpers import BUNDLED, browser, space, url  # noqa: F401 (fixtures)
+from tests.web_helpers import offline_context as _offline_context  # noqa: E402
+from tests.web_helpers import open_page as _open  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-BUNDLED = ROOT / "assets" / "oz-lstm"
 PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of glass,",
            "The wizard looked at the map and said "]  # the last ends in a space: the page adds none
 
@@ -87,58 +83,6 @@ def test_js_sampler_is_pinned_and_matches_lm_sampling():
 
 
 # ------------------------------------------------------------------------------------- the page
-@pytest.fixture(scope="module")
-def space(tmp_path_factory):
-    need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
-    folder = tmp_path_factory.mktemp("web") / "space"
-    export.write_space(BUNDLED, folder, measure=False)
-    return folder
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def url(space):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(space)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.environ.get("CI"):
-        pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-def _offline_context(browser, **options):
-    """A fresh browser (no cache, no service worker) that can reach 127.0.0.1 only."""
-    context = browser.new_context(**options)
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
-                  else route.abort())
-    return context
-
-
-def _open(context, url):
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready]")
-    assert page.evaluate("document.body.dataset.ready") == "true", page.inner_text("#message")
-    return page
-
-
 def _write(page, prompt, temperature, tokens, seed, top_k=0, top_p=1):
     page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
     for selector, value in [("#prompt", prompt), ("#temperature", temperature), ("#new-tokens", tokens),
@@ -255,7 +199,7 @@ def test_presentation_mode_makes_all_of_the_page_large(browser, url):
     assert size() >= 1.4 * before
     assert small_text(page, 18, "body") == []
     assert page.locator("#story").bounding_box()["width"] > 1600  # the whole width of the screen
-    for tab in ("Side by side", "How temperature works"):
+    for tab in ("Side by side", "How temperature works", "Lessons"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(300)
         assert small_text(page, 18, "body") == [], (tab, small_text(page, 18, "body"))
@@ -293,10 +237,10 @@ def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled
     assert len(spans) == len(new)
     rgb = {c: "rgb({}, {}, {})".format(*(int(c[i:i + 2], 16) for i in (1, 3, 5)))
            for c in [b["colour"] for b in page_format.SETTINGS["prob_bins"] + page_format.SETTINGS["rank_bins"]]}
-    for (classes, tip, tabindex, space, background), p in zip(spans, new):
+    for (classes, tip, tabindex, wrap, background), p in zip(spans, new):
         bin_ = page_format.prob_bin(p)
         assert classes.split()[-3:] == ["w", f"p{bin_}", "r0"] and tip.endswith("likely · the model's 1st choice")
-        assert tabindex == 0 and space == "nowrap" and background == rgb[page_format.PROB_BINS[bin_][2]]
+        assert tabindex == 0 and wrap == "nowrap" and background == rgb[page_format.PROB_BINS[bin_][2]]
     page.check("#colour-by input[value=rank]")
     first_choice = rgb[page_format.RANK_BINS[0][2]]
     assert page.eval_on_selector_all("#story .w", "ws => ws.map(w => getComputedStyle(w).backgroundColor)") == [

@@ -3,6 +3,7 @@
 import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage } from "./controls.js";
 import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
+import { setupLessons } from "./lessons.js";
 import { Words } from "./text.js";
 import { compare, explainWord, preset, showDistribution, sliders, write } from "./views.js";
 
@@ -91,18 +92,23 @@ function setupShared(settings) {
   }
 }
 
+// The tabs; returns select(id), which opens a tab as a lesson does (without the How tab's own action).
 function setupTabs(onHow) {
   const tabs = [...document.querySelectorAll("[role=tab]")];
+  const select = (id) => {
+    for (const t of tabs) {
+      t.setAttribute("aria-selected", String(t.id === id));
+      document.getElementById(t.getAttribute("aria-controls")).hidden = t.id !== id;
+    }
+    clearMessage();
+  };
   for (const tab of tabs) {
     tab.addEventListener("click", () => {
-      for (const t of tabs) {
-        t.setAttribute("aria-selected", String(t === tab));
-        document.getElementById(t.getAttribute("aria-controls")).hidden = t !== tab;
-      }
-      clearMessage();
+      select(tab.id);
       if (tab.id === "tab-how") onHow();
     });
   }
+  return select;
 }
 
 async function boot() {
@@ -127,7 +133,8 @@ async function boot() {
   $("#preset").addEventListener("click", () => run(() => preset(app, ui)));
   $("#show").addEventListener("click", () => run(() => showDistribution(app, ui)));
   $("#plot-temperatures").addEventListener("change", () => run(() => showDistribution(app, ui)));
-  setupTabs(() => run(() => showDistribution(app, ui)));
+  const select = setupTabs(() => run(() => showDistribution(app, ui)));
+  buttons.push(...setupLessons(app, ui, run, select)); // the runner turns these off too while one action runs
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
   if (manifest.files.curve) {
     $("#curve").src = new URL(manifest.files.curve, MODEL).href;

@@ -103,10 +103,12 @@ export async function compare(app, ui) {
   const temps = ui.columns.map((s) => checkTemperature(s.read()));
   const maxNewTokens = ui.compareTokens.read();
   $("#compare-seed").value = String(seed);
+  $("#columns").dataset.done = "false";
   for await (const texts of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
     texts.forEach((t, i) => { $(`#column-text-${i}`).textContent = t; });
     await breathe();
   }
+  $("#columns").dataset.done = "true";
 }
 
 export async function preset(app, ui) {
@@ -159,8 +161,8 @@ function promptTail(app, prompt) { // page_plots._prompt_tail: the last six word
 
 // page_plots.distribution_figure in HTML: bars per word and for "all other words", each with its value; a bar
 // over 0 is never under 1% of the box (a hot 1.5% on a 70% axis stays visible); the top-k / top-p cut-off is a
-// dashed line before the first word it removes.
-function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}) {
+// dashed line before the first word it removes. Drawn into `box` (the How tab's, or the quiz's).
+export function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}, box = $("#bars")) {
   const colours = app.settings.temperature_colours;
   const colour = (t) => colours[g(t)] ?? "#888";
   const values = dists.map((d) => [...d.probs, othersShare(d)]);
@@ -180,8 +182,8 @@ function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}) {
   const key = dists.map((d) => `<span><span class="swatch" style="background:${colour(d.temperature)}"></span>` +
     `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${entropyBits(d.entropy).toFixed(2)} bits)</span>`).join("") +
     (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words right of the line are never drawn</span>` : "");
-  $("#bars").style.setProperty("--group", `${dists.length * 7}px`);
-  $("#bars").innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
+  box.style.setProperty("--group", `${dists.length * 7}px`);
+  box.innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
     `<p class="scale">chance of coming next: the top of the box is ${percent(ymax)}, a line every ${percent(ymax / 4)}; ` +
     `each bar's value in %</p><div class="plot">${groups}</div><div class="labels">${names}</div><div class="key">${key}</div>`;
 }

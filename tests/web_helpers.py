@@ -1,0 +1,69 @@
+"""What the static page's browser tests share: a static Space folder exported from the bundled model, served
+from 127.0.0.1, and headless Chromium that can reach nothing else (skipped when a tool is missing, unless CI)."""
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+import export
+from tests.node_helpers import need
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+BUNDLED = ROOT / "assets" / "oz-lstm"
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory):
+    need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
+    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
+    folder = tmp_path_factory.mktemp("web") / "space"
+    export.write_space(BUNDLED, folder, measure=False)
+    return folder
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def url(space):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(space)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.environ.get("CI"):
+        pytest.importorskip("playwright.sync_api")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def offline_context(browser, **options):
+    """A fresh browser (no cache, no service worker) that can reach 127.0.0.1 only."""
+    context = browser.new_context(**options)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
+                  else route.abort())
+    return context
+
+
+def open_page(context, url):
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+    assert page.evaluate("document.body.dataset.ready") == "true", page.inner_text("#message")
+    return page

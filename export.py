@@ -106,7 +106,7 @@ def lesson_settings(md) -> tuple[list[dict], dict]:
     notice both pages show: the static page has no draw strips and no Whole texts tab), and the quiz."""
     from lessons import LESSONS, QUIZ, QUIZ_CHOICES
 
-    shown = [lesson.settings(md.renderInline(f"**Lesson {n}: {lesson.title}.** {lesson.notice}"))
+    shown = [lesson.settings(md.renderInline(lesson.headed(n, lesson.notice)))
              for n, lesson in enumerate(LESSONS, 1)]
     quiz = {"new_tokens": QUIZ["new_tokens"], "top_words": QUIZ["top_words"], "how_to_tell": QUIZ["how_to_tell"],
             "choices": [{"temperature": c.temperature, "name": c.name, "tell": c.tell, "label": c.label}

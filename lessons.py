@@ -33,6 +33,10 @@ class Lesson:
     def gradio_notice(self) -> str:
         return f"{self.notice} {self.gradio_only}".strip()
 
+    def headed(self, n: int, notice: str) -> str:
+        """A notice as the box above the tabs shows it (markdown): "**Lesson 4: Same dice, ...** Every column..."."""
+        return f"**Lesson {n}: {self.title}.** {notice}"
+
     def settings(self, notice: str | None = None) -> dict:
         """What the lesson sets, as the `lesson` endpoint returns it (top-k always off, never stopping early),
         with the Gradio page's notice unless `notice` is given."""

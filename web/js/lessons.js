@@ -3,12 +3,10 @@
 // and presses its button. The quiz keeps its temperature in this page's memory until Reveal (there is no
 // server to keep it on: a student who opens the developer tools can find it).
 
-import { $, escape, showMessage } from "./controls.js";
+import { $, escape } from "./controls.js";
 import { nextTokenDistribution, stream } from "./generate.js";
-import { UserError, promptNotice, randomSeed, readPrompt } from "./input.js";
-import { compare, drawBars, write } from "./views.js";
-
-const g = (t) => String(t);
+import { UserError, randomSeed } from "./input.js";
+import { compare, drawBars, g, readSharedPrompt, write } from "./views.js";
 
 function randomBelow(n) { // an index nobody can predict, as page_lessons' SystemRandom
   const a = new Uint32Array(1);
@@ -79,10 +77,8 @@ class Quiz {
 
   async new() {
     const { app } = this;
-    const { quiz, limits } = app.settings;
-    const prompt = readPrompt($("#prompt").value, limits.max_prompt_chars);
-    const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
-    if (notice) showMessage(notice.message, notice.kind);
+    const { quiz } = app.settings;
+    const prompt = readSharedPrompt(app);
     const answer = quiz.choices[randomBelow(quiz.choices.length)];
     const seed = randomSeed();
     this.hidden = null;

@@ -6,15 +6,19 @@ import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { checkTemperature } from "./sampler.js";
 import { Detokenizer, EOS } from "./text.js";
 
-const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
+export const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
 
-function readShared(app) {
-  const { limits } = app.settings;
-  const prompt = readPrompt($("#prompt").value, limits.max_prompt_chars);
-  const seed = readSeed($("#seed").value, limits.max_seed);
+// The shared prompt, checked, with its notice (an empty prompt, unknown words) shown.
+export function readSharedPrompt(app) {
+  const prompt = readPrompt($("#prompt").value, app.settings.limits.max_prompt_chars);
   const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
   if (notice) showMessage(notice.message, notice.kind);
-  return { prompt, seed };
+  return prompt;
+}
+
+function readShared(app) {
+  const prompt = readSharedPrompt(app);
+  return { prompt, seed: readSeed($("#seed").value, app.settings.limits.max_seed) };
 }
 
 // "T = 0 · greedy" over a Side by side column, as the Gradio page heads its columns (assets/page/page.js)
@@ -125,11 +129,9 @@ export async function preset(app, ui) {
 
 // How temperature works: the next-word bars at several temperatures, their entropies, the numbers.
 export async function showDistribution(app, ui) {
-  const prompt = readPrompt($("#prompt").value, app.settings.limits.max_prompt_chars);
+  const prompt = readSharedPrompt(app);
   const temps = [...$("#plot-temperatures").querySelectorAll("input:checked")].map((c) => Number(c.value));
   if (temps.length === 0) throw new UserError("Choose at least one temperature.");
-  const notice = promptNotice(app.tokenizer.tokenize(prompt), app.words);
-  if (notice) showMessage(notice.message, notice.kind);
   const top = ui.topWords.read();
   const cut = { topK: ui.topK.read(), topP: ui.topP.read() }; // the Playground's top-k / top-p, drawn as a line
   const dists = await nextTokenDistribution(app.model, app.words, app.tokenizer, prompt, [...new Set(temps)].sort((a, b) => a - b),

@@ -30,7 +30,6 @@ PAGE = HERE / "assets" / "page"
 ORT_DIST = HERE / "node_modules" / "onnxruntime-web" / "dist"
 WASM = "ort-wasm-simd-threaded.wasm"
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", WASM)
-GRADIO_ONLY = ", and click it (or press Enter) to see the draw that picked it"  # in description.md
 
 
 # --------------------------------------------------------------------------------------- page files
@@ -89,9 +88,6 @@ def page_settings(info: dict) -> dict:
     settings["temperature_colours"] = {f"{t:g}": to_hex(cmap(min(t / 3, 1))) for t in choices}
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     texts = {n: (PAGE / f"{n}.md").read_text(encoding="utf-8") for n in ("description", "explanation")}
-    if GRADIO_ONLY not in texts["description"]:
-        raise ValueError(f"assets/page/description.md no longer says {GRADIO_ONLY!r}: update export.GRADIO_ONLY")
-    texts["description"] = texts["description"].replace(GRADIO_ONLY, "")  # this page has no draw inspector
     settings["texts"] = {**{n: md.render(text) for n, text in texts.items()},
                          "model_line": md.renderInline(page_format.model_line(info)),
                          "model": md.render(page_format.model_markdown(info))}
@@ -103,7 +99,8 @@ def page_settings(info: dict) -> dict:
 
 def lesson_settings(md) -> tuple[list[dict], dict]:
     """The Lessons tab as web/js/lessons.js reads it: each lesson's settings with its notice as HTML (the
-    notice both pages show: the static page has no draw strips and no Whole texts tab), and the quiz."""
+    notice both pages show: the static page's columns have no draw strips, and it has no Whole texts tab),
+    and the quiz."""
     from lessons import LESSONS, QUIZ, QUIZ_CHOICES
 
     shown = [lesson.settings(md.renderInline(lesson.headed(n, lesson.notice)))

@@ -196,6 +196,7 @@ def test_presentation_mode_makes_all_of_the_page_large(browser, url):
     before = size()
     assert small_text(page, 18, "body") != []  # the laptop page's notes and labels are 12-14 px: the probe sees them
     page.check("#presentation input")
+    page.click("#story span.word >> nth=2")  # its draw's card too
     assert size() >= 1.4 * before
     assert small_text(page, 18, "body") == []
     assert page.locator("#story").bounding_box()["width"] > 1600  # the whole width of the screen

@@ -82,10 +82,10 @@ def test_a_lesson_fills_its_tab_and_writes_what_lm_writes(page, bundled, number)
 
 
 def test_the_page_promises_only_what_it_has(page):
-    """The description (assets/page/description.md) without the Gradio page's draw inspector; the notices
-    without their Gradio-only sentences."""
+    """The description (assets/page/description.md) as the Gradio page has it: both pages inspect a word
+    (tests/test_web_inspect.py); the notices without their Gradio-only sentences."""
     description = page.eval_on_selector("#description", "e => e.textContent")  # folded away in "What is this?"
-    assert "point at a word (or Tab to it)" in description and "draw that picked it" not in description
+    assert "point at a word (or Tab to it)" in description and "to see the draw that picked it" in description
     assert all(lesson.notice for lesson in LESSONS) and any(lesson.gradio_only for lesson in LESSONS)
 
 

@@ -2,7 +2,8 @@
 // No DOM here: page.js shows what these yield.
 
 import { Story } from "./text.js";
-import { Rng, distribution, entropyBits, expm, sampleNext } from "./sampler.js";
+import { stepOf } from "./inspect.js";
+import { Rng, argmax, distribution, draw, entropyBits, sampleNext } from "./sampler.js";
 
 export async function readPrompt(model, words, tokenizer, prompt) {
   const tokens = tokenizer.tokenize(prompt);
@@ -13,36 +14,27 @@ export async function readPrompt(model, words, tokenizer, prompt) {
   return { tokens, unknown: tokens.filter((t) => !words.has(t)), logits, state };
 }
 
-// The model's own probability of `id` (before temperature; <unk> in the normaliser, as lm.generation),
-// its rank among the words it can write (1 = its favourite), and the logits with <unk> masked.
-export function chosen(logits, id, unk) {
-  const stats = { prob: 0, rank: 1 };
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let total = 0;
-  for (const v of logits) total += expm(v - max);
-  stats.prob = expm(logits[id] - max) / total;
-  for (let j = 0; j < logits.length; j++) if (j !== unk && logits[j] > logits[id]) stats.rank += 1;
-  return stats;
-}
-
 function masked(logits, unk) {
   const x = Float32Array.from(logits);
   x[unk] = -Infinity;
   return x;
 }
 
-// Like lm.stream(..., stop_at_eos=False): yields {token, prob, rank, text (its piece), story (the text so far)}.
+// Like lm.stream(..., stop_at_eos=False): yields {token, prob, rank, text (its piece), story (the text so far),
+// step (the draw: inspect.js)}; prob is the model's own chance of the token (before temperature), rank its place.
 export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, temperature, topK = 0, topP = 1, seed }) {
   const start = await readPrompt(model, words, tokenizer, prompt);
   const rng = new Rng(seed);
   const story = new Story(prompt, start.tokens, words, tokenizer);
   let { logits, state } = start;
   for (let step = 0; step < maxNewTokens; step++) {
-    const id = sampleNext(masked(logits, words.unk), temperature, rng, topK, topP);
-    const { prob, rank } = chosen(logits, id, words.unk);
+    const x = masked(logits, words.unk);
+    const u = rng.uniform(); // rolled at every step, greedy ones too (as sampleNext)
+    const probs = temperature === 0 ? null : distribution(x, temperature, topK, topP);
+    const id = probs === null ? argmax(x) : draw(probs, u);
+    const drawn = stepOf(words, logits, x, probs, u, id, temperature, step); // what "inspect a word" shows
     const token = words.itos[id];
-    yield { token, prob, rank, text: story.add(token), story: story.text };
+    yield { token, prob: drawn.drawn.modelProb, rank: drawn.drawn.rank, text: story.add(token), story: story.text, step: drawn };
     if (step === maxNewTokens - 1) break;
     ({ logits: [logits], state } = await model.step([id], state));
   }

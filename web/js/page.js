@@ -5,7 +5,7 @@ import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
 import { setupLessons } from "./lessons.js";
 import { Words } from "./text.js";
-import { compare, explainWord, preset, showDistribution, sliders, write } from "./views.js";
+import { compare, explainWord, inspectWord, preset, showDistribution, sliders, write } from "./views.js";
 
 const MODEL = new URL("../model/", import.meta.url);
 const app = { ready: false };
@@ -136,6 +136,7 @@ async function boot() {
   const select = setupTabs(() => run(() => showDistribution(app, ui)));
   buttons.push(...setupLessons(app, ui, run, select)); // the runner turns these off too while one action runs
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
+  for (const e of ["click", "keydown"]) $("#story").addEventListener(e, (event) => inspectWord(app, event));
   if (manifest.files.curve) {
     $("#curve").src = new URL(manifest.files.curve, MODEL).href;
     $("#curve").hidden = false;

@@ -3,6 +3,7 @@
 import { $, Slider, aboutWords, breathe, entropyBits, escape, fill, percent, showMessage, wordSpan } from "./controls.js";
 import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
+import { inspectorHtml } from "./inspect.js";
 import { checkTemperature } from "./sampler.js";
 import { Detokenizer, EOS } from "./text.js";
 
@@ -69,10 +70,12 @@ export async function write(app, ui) {
   const story = $("#story");
   story.dataset.done = "false";
   story.textContent = prompt;
+  app.steps = []; // each new word's draw, for "inspect a word"
+  $("#inspector").hidden = true;
   $("#seed-used").value = String(seed);
   const run = { tokens: 0, start: performance.now(), firstWordMs: null };
   for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed })) {
-    addPiece(story, item, app.settings);
+    addPiece(story, item, app.settings, app.steps.push(item.step) - 1);
     run.tokens += 1;
     if (run.firstWordMs === null) run.firstWordMs = performance.now() - run.start;
     await breathe();
@@ -83,14 +86,27 @@ export async function write(app, ui) {
   story.dataset.done = "true";
 }
 
-function addPiece(story, item, settings) {
+function addPiece(story, item, settings, i) {
   const text = item.text;
   if (/^:?\s*$/.test(text)) return story.append(text); // a paragraph break (after its colon): no colour
   const lead = text.slice(0, text.length - text.trimStart().length); // outside the word: lines break there
   const span = wordSpan(settings, text.slice(lead.length), item.prob, item.rank);
   span.dataset.prob = String(item.prob);
   span.dataset.rank = String(item.rank);
+  span.dataset.i = String(i);
   story.append(lead, span);
+}
+
+// Inspect a word: a click on a written word (or Enter on it) shows the draw that picked it (inspect.js).
+export function inspectWord(app, event) {
+  if (event.type === "keydown" && event.key !== "Enter") return;
+  const span = event.target.closest?.("span.word");
+  const step = span && app.steps?.[Number(span.dataset.i)];
+  if (!step) return;
+  const card = $("#inspector");
+  card.innerHTML = inspectorHtml(step);
+  card.hidden = false;
+  card.scrollIntoView({ block: "nearest" });
 }
 
 export function explainWord(event) {

@@ -1,0 +1,115 @@
+"""The static page's "inspect a word" in real Chromium: a clicked word shows the draw that picked it.
+
+The oracle is the Gradio page's card: for the same word of the same text, the static page's card reads as
+`page_strip.inspector_html` of `lm.stepping.inspect` (its text as the browser lays it out), and its strip's
+slices and landing point sit where that card puts them. Skipped as tests/test_web.py is.
+"""
+
+import re
+
+import pytest
+
+import lm
+import lm.stepping
+from page_format import EOS, token_label
+from page_strip import inspector_html
+from tests.web_helpers import BUNDLED, browser, offline_context, open_page, space, url  # noqa: F401 (fixtures)
+
+PROMPT = "The lion was afraid, but"
+TOKENS = 40
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return lm.load_pretrained(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def page(browser, url):
+    context = offline_context(browser, viewport={"width": 1280, "height": 800})
+    yield open_page(context, url)
+    context.close()
+
+
+def _write(page, temperature, seed, top_k=0, top_p=1):
+    page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
+    for selector, value in [("#prompt", PROMPT), ("#temperature", temperature), ("#new-tokens", TOKENS),
+                            ("#seed", seed), ("#top-k", top_k), ("#top-p", top_p)]:
+        page.fill(selector, str(value))
+    page.evaluate("document.querySelector('#story').dataset.done = 'no'")
+    page.click("#write")
+    page.wait_for_selector("#story[data-done=true]")
+    return page.eval_on_selector("#story", "e => e.textContent")
+
+
+def _laid_out(page, html: str) -> str:
+    """`html` as the browser lays out its text, placed where the page's own card is (the same styles)."""
+    return page.evaluate("""html => {
+        const box = document.createElement("div");
+        box.innerHTML = html;
+        document.querySelector("#inspector").after(box);
+        const text = box.innerText;
+        box.remove();
+        return text;
+    }""", html)
+
+
+def _geometry(page, root: str) -> list[float]:
+    """The strip's slice widths and the landing point's left, in % of the strip."""
+    styles = page.eval_on_selector_all(f"{root} .strip > div", "es => es.map(e => e.getAttribute('style'))")
+    return [float(re.search(r"(?:width|left):([\d.]+)%", s).group(1)) for s in styles]
+
+
+def _positions(gen) -> list[int]:
+    """Words to click: the first, the last, and one drawn from "all other words" (beyond the named ten)."""
+    words = [i for i, t in enumerate(gen.tokens) if t != EOS]
+    far = [i for i in words if gen.ranks[i] > 10]
+    return sorted({words[0], words[len(words) // 2], words[-1], *far[:1]})
+
+
+@pytest.mark.parametrize("temperature, seed, top_k, top_p", [(0.8, 7, 0, 1), (1.5, 3, 0, 1), (1.2, 11, 20, 1),
+                                                             (1.0, 5, 0, 0.9), (0, 1, 0, 1)])
+def test_a_clicked_word_shows_the_card_the_gradio_page_shows(page, bundled, temperature, seed, top_k, top_p):
+    model, vocab = bundled
+    gen = lm.generate(model, vocab, PROMPT, TOKENS, temperature, top_k or None, top_p if top_p < 1 else None,
+                      seed=seed, stop_at_eos=False)
+    assert _write(page, temperature, seed, top_k, top_p) == gen.text
+    step_of = lambda i: lm.stepping.inspect(model, vocab, gen, i, top_k or None, top_p if top_p < 1 else None)  # noqa: E731
+    positions = _positions(gen)
+    if temperature == 1.5:
+        assert any(gen.ranks[i] > 10 for i in positions)  # a word from "all other words" is among them
+    for i in positions:
+        page.click(f"#story span.word[data-i='{i}']")
+        step = step_of(i)
+        expected = inspector_html(step, token_label(step.drawn.token, step.drawn.word))
+        assert page.inner_text("#inspector") == _laid_out(page, expected), i
+        page.evaluate("html => { const d = document.createElement('div'); d.id = 'expected-card'; "
+                      "d.innerHTML = html; document.body.append(d); }", expected)
+        assert _geometry(page, "#inspector") == pytest.approx(_geometry(page, "#expected-card"), abs=2e-3), i
+        page.evaluate("document.querySelector('#expected-card').remove()")
+
+
+def test_enter_on_a_word_opens_its_card_and_a_new_text_closes_it(page, bundled):
+    model, vocab = bundled
+    _write(page, 0.8, 2)
+    assert not page.is_visible("#inspector")
+    page.click("#story", position={"x": 5, "y": 5})  # not on a word: nothing opens
+    assert not page.is_visible("#inspector")
+    page.focus("#story span.word[data-i='3']")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#inspector")
+    word = page.inner_text("#story span.word[data-i='3']")
+    assert page.inner_text("#inspector .inspect-head").startswith(f"{word} (new word 4)")
+    _write(page, 0.8, 3)
+    assert not page.is_visible("#inspector")  # its text is gone: so is its card
+
+
+def test_the_card_fits_a_phone(browser, url):
+    """(On a projector, tests/test_web.py's presentation test reads the card too: no text under 18 px.)"""
+    context = offline_context(browser, viewport={"width": 375, "height": 800})
+    page = open_page(context, url)
+    _write(page, 1.0, 4)
+    page.click("#story span.word[data-i='0']")
+    assert page.locator("#inspector .strip").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the screen
+    context.close()

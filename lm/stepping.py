@@ -145,8 +145,11 @@ def _strip(vocab, *, position, temperature, ranks, model_probs, probs, u, drawn)
     by_id = {t.token: t for t in tickets}
     word = vocab.itos[drawn]
     chosen = by_id.get(word) or _ticket(vocab, ranks, model_probs, probs, drawn, start + float(rest[0, :drawn].sum()))
-    return Step(position, temperature, tickets, others=max(0.0, 1.0 - start), others_count=int((rest > 0).sum()),
-                u=u, drawn=chosen, entropy=float(entropy_bits(probs[0])))
+    count = int((rest > 0).sum())
+    # What the named words leave, or none when no other word has a chance (top-k): not float32's rounding residue.
+    others = max(0.0, 1.0 - start) if count else 0.0
+    return Step(position, temperature, tickets, others=others, others_count=count, u=u, drawn=chosen,
+                entropy=float(entropy_bits(probs[0])))
 
 
 def inspect(model, vocab: Vocab, generation: Generation, i: int, top_k: int | None = None,

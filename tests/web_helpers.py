@@ -4,6 +4,7 @@ from 127.0.0.1, and headless Chromium that can reach nothing else (skipped when 
 import functools
 import http.server
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -67,3 +68,27 @@ def open_page(context, url):
     page.wait_for_selector("body[data-ready]")
     assert page.evaluate("document.body.dataset.ready") == "true", page.inner_text("#message")
     return page
+
+
+def laid_out(page, html: str, beside: str) -> str:
+    """`html`'s text as the browser lays it out, placed just after `beside` (so under the same styles)."""
+    return page.evaluate("""([html, beside]) => {
+        const box = document.createElement("div");
+        box.innerHTML = html;
+        document.querySelector(beside).after(box);
+        const text = box.innerText;
+        box.remove();
+        return text;
+    }""", [html, beside])
+
+
+def geometry(page, where: str) -> list[float]:
+    """The ticket strip's slice widths and the landing point's left, in % of the strip: of the strip inside
+    the element `where` ("#inspector"), or of the one in the HTML `where` (starting with "<")."""
+    styles = page.evaluate("""where => {
+        const box = document.createElement("div");
+        if (where.startsWith("<")) box.innerHTML = where;
+        const root = where.startsWith("<") ? box : document.querySelector(where);
+        return [...root.querySelectorAll(".strip > div")].map((e) => e.getAttribute("style"));
+    }""", where)
+    return [float(re.search(r"(?:width|left):([\d.]+)%", s).group(1)) for s in styles]

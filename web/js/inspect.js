@@ -1,6 +1,6 @@
-// Inspect a word: the draw behind a written word, as the Gradio page shows it (lm.stepping's Step, drawn
-// by page_strip.inspector_html). `stepOf` keeps, for each step that `stream` draws, the few numbers the card
-// needs (the likeliest words' tickets, the dice's number, the word drawn), so a click replays nothing.
+// One draw laid open, as the Gradio page shows it (lm.stepping's Step, drawn by page_strip): `stepOf` keeps
+// the few numbers of a step (the likeliest words' tickets, the dice's number, the word drawn) for "inspect a
+// word" (`stream` keeps one per word, so a click replays nothing) and for Be the sampler (sampler-tab.js).
 
 import { escape, ordinal, percent } from "./controls.js";
 import { expm, ticketOrder } from "./sampler.js";
@@ -34,13 +34,15 @@ export function stepOf(words, logits, x, probs, u, id, temperature, position) {
     modelProb: expm(logits[i] - max) / total, rank: ranks[k] });
   const tickets = top.map((i, k) => { const t = { ...ticket(i, k), start }; start += t.prob; return t; });
   const drawn = named.has(id) ? tickets[top.indexOf(id)] : { ...ticket(id, ids.length - 1), start: start + before };
-  return { position, temperature, tickets, others: Math.max(0, 1 - start), othersCount, u, drawn };
+  const others = othersCount > 0 ? Math.max(0, 1 - start) : 0; // none when top-k left no other word
+  return { position, temperature, tickets, others, othersCount, u, drawn };
 }
 
-const label = (t) => (t.token === EOS ? "↵ (new line)" : t.word); // page_format.token_label
+export const label = (t) => (t.token === EOS ? "↵ (new line)" : t.word); // page_format.token_label
 
-// page_strip.strip_html: a slice per named word as wide as its chance, "all other words", where the dice landed.
-function stripHtml(step) {
+// page_strip.strip_html: a slice per named word as wide as its chance, "all other words", where the dice landed;
+// `taken`: the token the student took by hand instead, if any.
+export function stripHtml(step, taken = null, title = "The last roll.") {
   const slice = (t, cls, name) => `<div class="slice${cls}" style="width:${(100 * t.prob).toFixed(3)}%" ` +
     `title="${escape(name)}: ${percent(t.prob)}"><span>${escape(name)}</span></div>`;
   let slices = step.tickets.map((t) => slice(t, t === step.drawn ? " hit" : "", label(t))).join("");
@@ -55,10 +57,12 @@ function stripHtml(step) {
     : `The dice rolled <b>${step.u.toFixed(3)}</b>. It landed on <b>${escape(label(d))}</b>, whose ticket runs from ` +
       `${d.start.toFixed(3)} to ${(d.start + d.prob).toFixed(3)} (${percent(d.prob)} of the strip; the model's ` +
       `${ordinal(d.rank)} choice).`;
-  return '<p class="strip-head"><b>The roll for this word.</b> Each word\'s ticket is as wide as its chance; the ' +
+  const took = taken !== null && taken !== d.token
+    ? ` You took <b>${escape(label({ token: taken, word: taken }))}</b> instead.` : "";
+  return `<p class="strip-head"><b>${title}</b> Each word's ticket is as wide as its chance; the ` +
     `dice landed at the black line.</p><div class="strip" role="img" aria-label="ticket strip; the dice landed on ` +
     `${escape(label(d))}">${slices}<div class="landing" style="left:${(100 * step.u).toFixed(3)}%" aria-hidden="true">` +
-    `</div></div><p class="strip-note">${said}</p>`;
+    `</div></div><p class="strip-note">${said}${took}</p>`;
 }
 
 // page_strip.inspector_html: the word's rank and chances, the strip, and the step's likeliest words as a table.
@@ -75,7 +79,7 @@ export function inspectorHtml(step) {
   const heat = step.temperature === 0 ? "greedy (temperature 0)" : `temperature ${step.temperature}`;
   return `<div class="inspector" role="region" aria-label="how ${escape(word)} was drawn"><p class="inspect-head">` +
     `<b>${escape(word)}</b> (new word ${step.position + 1}): the model's ${ordinal(d.rank)} choice; ${percent(d.modelProb)} ` +
-    `likely before temperature, ${percent(d.prob)} at ${heat}.</p>${stripHtml(step)}<table class="inspect-table">` +
+    `likely before temperature, ${percent(d.prob)} at ${heat}.</p>${stripHtml(step, null, "The roll for this word.")}<table class="inspect-table">` +
     "<thead><tr><th>word</th><th>chance drawn from</th><th>before temperature</th><th>rank</th></tr></thead>" +
     `<tbody>${rows}</tbody></table></div>`;
 }

@@ -4,6 +4,7 @@ import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage } 
 import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
 import { setupLessons } from "./lessons.js";
+import { setupSampler } from "./sampler-tab.js";
 import { Words } from "./text.js";
 import { compare, explainWord, inspectWord, preset, showDistribution, sliders, write } from "./views.js";
 
@@ -134,7 +135,7 @@ async function boot() {
   $("#show").addEventListener("click", () => run(() => showDistribution(app, ui)));
   $("#plot-temperatures").addEventListener("change", () => run(() => showDistribution(app, ui)));
   const select = setupTabs(() => run(() => showDistribution(app, ui)));
-  buttons.push(...setupLessons(app, ui, run, select)); // the runner turns these off too while one action runs
+  buttons.push(...setupSampler(app, run), ...setupLessons(app, ui, run, select)); // the runner turns these off too
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
   for (const e of ["click", "keydown"]) $("#story").addEventListener(e, (event) => inspectWord(app, event));
   if (manifest.files.curve) {

@@ -65,6 +65,11 @@ def _number(name: str, value, low: float, high: float, whole: bool = False):
     return int(number) if whole else number
 
 
+def _listed(values) -> str:
+    """A list of values as a link writes it, for a message: ("0.3", "x") -> "'0.3,x'" (not a tuple's repr)."""
+    return _shown(values if isinstance(values, str | bytes) else ",".join(map(str, values)))
+
+
 def _temperature(name: str, value) -> float:
     return _number(name, value, 0, MAX_TEMPERATURE)
 
@@ -108,7 +113,7 @@ class Link:
         if self.temperatures is not None:
             if isinstance(self.temperatures, str | bytes) or len(self.temperatures) != COLUMNS:
                 raise ValueError(f"the side-by-side temperatures must be {COLUMNS} numbers, one per column; "
-                                 f"got {_shown(self.temperatures)}.")
+                                 f"got {_listed(self.temperatures)}.")
             checked["temperatures"] = tuple(_temperature("each side-by-side temperature", t)
                                             for t in self.temperatures)
         if self.plot_temperatures is not None:
@@ -119,7 +124,7 @@ class Link:
                 chosen = set()
             if isinstance(self.plot_temperatures, str | bytes) or not chosen or not chosen <= set(PLOT_TEMPERATURES):
                 raise ValueError(f"the temperatures to plot must be one or more of {among}; "
-                                 f"got {_shown(self.plot_temperatures)}.")
+                                 f"got {_listed(self.plot_temperatures)}.")
             checked["plot_temperatures"] = tuple(t for t in PLOT_TEMPERATURES if t in chosen)  # the boxes' order
         for name, value in checked.items():
             object.__setattr__(self, name, value)  # frozen: normalised once, here

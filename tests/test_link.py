@@ -79,9 +79,10 @@ BAD = [("t", "9", "temperature must be a number from 0 to 3.5"), ("t", "nan", "t
        ("k", "2.5", "top-k"), ("p", "0", "top-p must be a number from 0.01 to 1"), ("n", "-1", "new tokens"),
        ("n", "1e9", "new tokens must be a whole number from 0 to 300"), ("seed", "-1", "Seed must be a whole number"),
        ("seed", "٣", "Seed must be"), ("tab", "settings", "tab must be one of playground, side-by-side, sampler, how"),
-       ("eos", "maybe", "eos must be 1"), ("ts", "1,2", "4 numbers, one per column"),
+       ("eos", "maybe", "eos must be 1"), ("ts", "1,2", "4 numbers, one per column; got '1,2'"),
        ("ts", "0,1,2,99", "each side-by-side temperature must be a number from 0 to 3.5"),
-       ("pt", "0.3", "one or more of 0, 0.25, 0.5"), ("pt", "", "the temperatures to plot")]
+       ("pt", "0.3", "one or more of 0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3; got '0.3'"),
+       ("pt", "", "the temperatures to plot")]
 
 
 @pytest.mark.parametrize("param, raw, message", BAD, ids=[f"{p}={r}" for p, r, _ in BAD])

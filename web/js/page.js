@@ -4,6 +4,7 @@ import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage } 
 import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
 import { setupLessons } from "./lessons.js";
+import { copyLink, openLink } from "./link.js";
 import { setupSampler } from "./sampler-tab.js";
 import { Words } from "./text.js";
 import { compare, explainWord, inspectWord, preset, showDistribution, sliders, write } from "./views.js";
@@ -143,10 +144,20 @@ async function boot() {
     $("#curve").hidden = false;
   }
   $("#model-line").innerHTML = settings.texts.model_line + (which === "small" ? ` (${manifest.small_kind} weights)` : "");
+  $("#copy-link").addEventListener("click", () => {
+    try {
+      copyLink(app, ui);
+    } catch (e) {
+      showMessage(e.message); // a slider's box holds something it cannot take: its message names it
+    }
+  });
+  buttons.push($("#copy-link"));
   buttons.forEach((b) => { b.disabled = false; });
   app.ui = ui;
   app.ready = true;
   document.body.dataset.ready = "true";
+  await openLink(app, ui, select, run, { playground: () => write(app, ui), "side-by-side": () => compare(app, ui),
+    sampler: () => app.sampler.start(), how: () => showDistribution(app, ui) });
 }
 
 boot().catch((e) => {

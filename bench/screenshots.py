@@ -5,7 +5,9 @@
 
 - docs/screenshot-phone.png      375 x 800, the first screen of a phone;
 - docs/screenshot.png            1280 x 800, a laptop;
-- docs/screenshot-projector.png  1920 x 1080, presentation mode on.
+- docs/screenshot-projector.png  1920 x 1080, presentation mode on;
+- then the teaching modes (MODE_SHOTS), and the static page in web/ (STATIC_SHOTS: exported from the same
+  model by export.py and served from 127.0.0.1, as a static Space serves it).
 
 Starts `python app.py` as a user would (bench_app.start_server) and drives headless Chromium with
 Playwright, as tests/test_browser.py does. The seed is fixed, so a re-made picture shows the same story.
@@ -14,6 +16,7 @@ Playwright, as tests/test_browser.py does. The seed is fixed, so a re-made pictu
 import argparse
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -122,6 +125,66 @@ MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a stud
 ]
 
 
+def static_inspect(page) -> None:
+    """The static page's Playground after one Write, a word clicked: the draw that picked it."""
+    page.fill("#prompt", PROMPT)
+    page.fill("#seed", SEED)
+    page.fill("#temperature", TEMPERATURE)
+    page.click("#write")
+    page.wait_for_selector("#story[data-done=true]")
+    page.click("#story span.word[data-i='6']")
+    page.evaluate("document.querySelector('#write').scrollIntoView({block: 'start'})")
+
+
+def static_sampler(page) -> None:
+    """The static page's Be the sampler after a few rolls and a word taken by hand."""
+    page.fill("#prompt", PROMPT)
+    page.fill("#seed", SEED)
+    page.click("#tab-sampler")
+    for selector in ["#sampler-roll", "#sampler-roll", "#sampler-tickets button.ticket >> nth=1", "#sampler-roll"]:
+        page.click(selector)
+        page.wait_for_function("!document.querySelector('#sampler-roll').disabled")
+    page.evaluate("document.querySelector('#sampler-buttons').scrollIntoView({block: 'start'})")
+
+
+STATIC_SHOTS = [  # file, viewport, what to do: the free static page (web/)
+    ("screenshot-static.png", {"width": 1280, "height": 900}, static_inspect),
+    ("screenshot-static-phone.png", {"width": 375, "height": 800}, static_sampler),
+]
+
+
+def static_space(model: str, folder: Path):
+    """The static page for `model`, exported into `folder` and served from 127.0.0.1: (its address, server)."""
+    import functools
+    import http.server
+    import threading
+
+    sys.path.insert(0, str(ROOT))
+    import export
+
+    export.write_space(model, folder, measure=False)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+def shoot(browser, url: str, shots: list, out: Path, ready: str | None = None) -> None:
+    for name, viewport, show in shots:
+        page = browser.new_page(viewport=viewport)
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        if ready:
+            page.wait_for_selector(ready)
+        show(page)
+        page.screenshot(path=str(out / name))
+        print(f"{out / name}: {viewport['width']}x{viewport['height']}")
+        page.close()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "assets" / "oz-lstm"), help="model folder or Hub repo id")
@@ -143,14 +206,11 @@ def main(argv=None) -> None:
                 page.screenshot(path=str(args.out / name))
                 print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
                 page.close()
-            for name, viewport, show in MODE_SHOTS:
-                page = browser.new_page(viewport=viewport)
-                page.set_default_timeout(30_000)
-                page.goto(url)
-                show(page)
-                page.screenshot(path=str(args.out / name))
-                print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
-                page.close()
+            shoot(browser, url, MODE_SHOTS, args.out)
+            with tempfile.TemporaryDirectory() as folder:
+                static_url, server = static_space(args.model, Path(folder) / "space")
+                shoot(browser, static_url, STATIC_SHOTS, args.out, ready="body[data-ready=true]")
+                server.shutdown()
             browser.close()
     finally:
         stop_server(proc, 30)

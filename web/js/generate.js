@@ -14,10 +14,19 @@ export async function readPrompt(model, words, tokenizer, prompt) {
   return { tokens, unknown: tokens.filter((t) => !words.has(t)), logits, state };
 }
 
-function masked(logits, unk) {
+function masked(logits, unk) { // <unk> is never written
   const x = Float32Array.from(logits);
   x[unk] = -Infinity;
   return x;
+}
+
+// The draw of one word from the model's `logits` with the step's random number `u`, as lm.stepping makes it
+// (rolled at every step, greedy ones too): the word drawn is `.drawn`, the rest is what the page shows of it.
+export function drawStep(words, logits, u, temperature, topK, topP, position) {
+  const x = masked(logits, words.unk);
+  const probs = temperature === 0 ? null : distribution(x, temperature, topK, topP);
+  const id = probs === null ? argmax(x) : draw(probs, u);
+  return stepOf(words, logits, x, probs, u, id, temperature, position);
 }
 
 // Like lm.stream(..., stop_at_eos=False): yields {token, prob, rank, text (its piece), story (the text so far),
@@ -28,15 +37,11 @@ export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, t
   const story = new Story(prompt, start.tokens, words, tokenizer);
   let { logits, state } = start;
   for (let step = 0; step < maxNewTokens; step++) {
-    const x = masked(logits, words.unk);
-    const u = rng.uniform(); // rolled at every step, greedy ones too (as sampleNext)
-    const probs = temperature === 0 ? null : distribution(x, temperature, topK, topP);
-    const id = probs === null ? argmax(x) : draw(probs, u);
-    const drawn = stepOf(words, logits, x, probs, u, id, temperature, step); // what "inspect a word" shows
-    const token = words.itos[id];
-    yield { token, prob: drawn.drawn.modelProb, rank: drawn.drawn.rank, text: story.add(token), story: story.text, step: drawn };
+    const drawn = drawStep(words, logits, rng.uniform(), temperature, topK, topP, step); // kept: "inspect a word"
+    const { token, modelProb: prob, rank } = drawn.drawn;
+    yield { token, prob, rank, text: story.add(token), story: story.text, step: drawn };
     if (step === maxNewTokens - 1) break;
-    ({ logits: [logits], state } = await model.step([id], state));
+    ({ logits: [logits], state } = await model.step(words.encode([token]), state));
   }
 }
 

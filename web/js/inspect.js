@@ -77,9 +77,10 @@ export function inspectorHtml(step) {
       `<td>${percent(step.others)}</td><td></td><td></td></tr>`;
   }
   const heat = step.temperature === 0 ? "greedy (temperature 0)" : `temperature ${step.temperature}`;
-  return `<div class="inspector" role="region" aria-label="how ${escape(word)} was drawn"><p class="inspect-head">` +
-    `<b>${escape(word)}</b> (new word ${step.position + 1}): the model's ${ordinal(d.rank)} choice; ${percent(d.modelProb)} ` +
-    `likely before temperature, ${percent(d.prob)} at ${heat}.</p>${stripHtml(step, null, "The roll for this word.")}<table class="inspect-table">` +
-    "<thead><tr><th>word</th><th>chance drawn from</th><th>before temperature</th><th>rank</th></tr></thead>" +
+  const head = `<p class="inspect-head"><b>${escape(word)}</b> (new word ${step.position + 1}): the model's ` +
+    `${ordinal(d.rank)} choice; ${percent(d.modelProb)} likely before temperature, ${percent(d.prob)} at ${heat}.</p>`;
+  return `<div class="inspector" role="region" aria-label="how ${escape(word)} was drawn">${head}` +
+    `${stripHtml(step, null, "The roll for this word.")}<table class="inspect-table"><thead><tr><th>word</th>` +
+    "<th>chance drawn from</th><th>before temperature</th><th>rank</th></tr></thead>" +
     `<tbody>${rows}</tbody></table></div>`;
 }

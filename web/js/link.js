@@ -39,7 +39,9 @@ function checks(settings) {
     seed: (text) => (text.trim() ? String(readSeed(text, L.max_seed)) : ""),
     tab: (text) => {
       if (TABS.includes(text)) return text;
-      if (text === "whole-texts") throw new Error("the Whole texts tab is on the Gradio page only; this page opens the Playground.");
+      if (text === "whole-texts") {
+        throw new Error("the Whole texts tab is on the Gradio page only; this page opens the Playground.");
+      }
       throw new Error(`tab must be one of ${TABS.join(", ")}; got ${shown(text)}.`);
     },
     t: (text) => number("temperature", text, 0, L.max_temperature),
@@ -121,7 +123,8 @@ export function openLink(app, ui, selectTab, run, actions) {
   const tell = () => { // after the run, which clears the message line first
     if (!problems.length) return;
     const box = $("#message");
-    showMessage([box.hidden ? "" : box.textContent, ...problems].filter(Boolean).join(" "), box.hidden ? "warning" : box.className);
+    const before = box.hidden ? [] : [box.textContent]; // the run's own message (an unknown word) stays
+    showMessage([...before, ...problems].join(" "), box.hidden ? "warning" : box.className);
   };
   if (Object.keys(link).length === 0) return tell();
   const tab = link.tab ?? "playground";
@@ -134,7 +137,9 @@ export function openLink(app, ui, selectTab, run, actions) {
   set(ui.topP, link.p);
   set(tab === "side-by-side" ? ui.compareTokens : ui.newTokens, link.n);
   link.ts?.forEach((t, i) => { ui.columns[i].set(t); ui.columns[i].box.dispatchEvent(new Event("input")); });
-  if (link.pt) for (const box of $("#plot-temperatures").querySelectorAll("input")) box.checked = link.pt.includes(Number(box.value));
+  for (const box of link.pt ? $("#plot-temperatures").querySelectorAll("input") : []) {
+    box.checked = link.pt.includes(Number(box.value));
+  }
   if (link.k > 0 || link.p < 1) $("#playground details").open = true;
   return run(async () => { await actions[tab]?.(); tell(); });
 }

@@ -5,21 +5,15 @@
 // is a step back and a new temperature redraws the bars without a replay.
 
 import { $, Slider, escape, percent } from "./controls.js";
-import { readPrompt as feedPrompt } from "./generate.js";
+import { drawStep, readPrompt as feedPrompt } from "./generate.js";
 import { UserError, readSeed } from "./input.js";
-import { label, stepOf, stripHtml } from "./inspect.js";
-import { Rng, argmax, checkTemperature, distribution, draw } from "./sampler.js";
+import { label, stripHtml } from "./inspect.js";
+import { Rng, checkTemperature } from "./sampler.js";
 import { Story } from "./text.js";
 import { readSharedPrompt } from "./views.js";
 
 const HOW = { roll: "rolled", mine: "your pick", auto: "sampler" };
 const EMPTY = '<p class="tickets-head">Press <b>Roll the dice</b> (or Start over) to see the first word\'s chances.</p>';
-
-function masked(logits, unk) {
-  const x = Float32Array.from(logits);
-  x[unk] = -Infinity;
-  return x;
-}
 
 // page_sampler.text_html: the prompt, then each word taken, marked by how (rolled, your pick, sampler).
 function textHtml(text, app) {
@@ -86,12 +80,7 @@ export class SamplerTab {
     const k = text.tokens.length;
     while (text.dice.length <= k) text.dice.push(text.rng.uniform()); // the k-th word's roll, whatever was taken
     const t = checkTemperature(this.temperature.read());
-    const [topK, topP] = [this.topK.read(), this.topP.read()];
-    const { logits } = text.after[k];
-    const x = masked(logits, this.app.words.unk);
-    const probs = t === 0 ? null : distribution(x, t, topK, topP);
-    const id = probs === null ? argmax(x) : draw(probs, text.dice[k]);
-    return stepOf(this.app.words, logits, x, probs, text.dice[k], id, t, k);
+    return drawStep(this.app.words, text.after[k].logits, text.dice[k], t, this.topK.read(), this.topP.read(), k);
   }
 
   show() {

@@ -99,8 +99,7 @@ def page_settings(info: dict) -> dict:
 
 def lesson_settings(md) -> tuple[list[dict], dict]:
     """The Lessons tab as web/js/lessons.js reads it: each lesson's settings with its notice as HTML (the
-    notice both pages show: the static page's columns have no draw strips, and it has no Whole texts tab),
-    and the quiz."""
+    notice both pages show: the static page has no Whole texts tab), and the quiz."""
     from lessons import LESSONS, QUIZ, QUIZ_CHOICES
 
     shown = [lesson.settings(md.renderInline(lesson.headed(n, lesson.notice)))

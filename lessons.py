@@ -2,7 +2,7 @@
 
 page_lessons.py lays them out on the Gradio page; export.py writes them into the static page's
 settings.json (web/js/lessons.js). A lesson's `gradio_only` is a last sentence about a part of the
-Gradio page that the static page lacks (the draw strips, the Whole texts tab): only the Gradio page shows it.
+Gradio page that the static page lacks (the Whole texts tab): only the Gradio page shows it.
 """
 
 import json

@@ -91,3 +91,30 @@ def test_the_card_fits_a_phone(browser, url):
     assert page.locator("#inspector .strip").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the screen
     context.close()
+
+
+def test_the_same_place_in_two_columns_was_drawn_with_the_same_roll(page, bundled):
+    """Lesson 4's "click a word in two columns": each column's card is the Gradio page's, and one roll."""
+    model, vocab = bundled
+    page.click("#tab-side-by-side")
+    page.fill("#prompt", PROMPT)
+    page.fill("#seed", "4")
+    page.fill("#compare-tokens", "20")
+    temperatures = [0, 0.5, 1, 1.5]
+    for col, t in enumerate(temperatures):
+        page.fill(f"#column-temperature-{col}", str(t))
+    page.evaluate("document.querySelector('#columns').dataset.done = 'no'")
+    page.click("#compare")
+    page.wait_for_selector("#columns[data-done=true]")
+    gens = lm.sweep(model, vocab, PROMPT, temperatures, 20, seed=4, stop_at_eos=False)
+    i = next(i for i in range(20) if EOS not in (gens[0].tokens[i], gens[3].tokens[i]) and i > 0)
+    rolls = []
+    for col in (0, 3):
+        page.click(f"#column-text-{col} span.word[data-i='{i}']")
+        step = lm.stepping.inspect(model, vocab, gens[col], i)
+        expected = inspector_html(step, token_label(step.drawn.token, step.drawn.word))
+        assert page.inner_text("#columns-inspector") == laid_out(page, expected, "#columns-inspector"), col
+        rolls.append(step.u)
+    assert rolls[0] == rolls[1] and f"{rolls[0]:.3f}" in page.inner_text("#columns-inspector")
+    assert not page.is_visible("#inspector")  # the Playground's card stays where it is
+    page.click("#tab-playground")

@@ -3,7 +3,7 @@
 
 import { Story } from "./text.js";
 import { stepOf } from "./inspect.js";
-import { Rng, argmax, distribution, draw, entropyBits, sampleNext } from "./sampler.js";
+import { Rng, argmax, distribution, draw, entropyBits } from "./sampler.js";
 
 export async function readPrompt(model, words, tokenizer, prompt) {
   const tokens = tokenizer.tokenize(prompt);
@@ -46,7 +46,8 @@ export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, t
 }
 
 // Like lm.sweep(..., stop_at_eos=False): one row per temperature, each with its own generator seeded
-// alike, so at every step all rows use the same random number. Yields the texts after each step.
+// alike, so at every step all rows use the same random number. Yields {texts} for the prompt, then after each
+// step {texts, pieces, steps}: each row's text so far, its new piece and its draw (inspect.js).
 export async function* sweep(model, words, tokenizer, prompt, temperatures, { maxNewTokens, seed }) {
   const start = await readPrompt(model, words, tokenizer, prompt);
   const rows = temperatures.length;
@@ -54,13 +55,13 @@ export async function* sweep(model, words, tokenizer, prompt, temperatures, { ma
   const stories = temperatures.map(() => new Story(prompt, start.tokens, words, tokenizer));
   let logits = temperatures.map(() => start.logits);
   let state = model.repeatState(start.state, rows);
-  yield stories.map((s) => s.text);
+  yield { texts: stories.map((s) => s.text) };
   for (let step = 0; step < maxNewTokens; step++) {
-    const ids = temperatures.map((t, r) => sampleNext(masked(logits[r], words.unk), t, rngs[r]));
-    ids.forEach((id, r) => stories[r].add(words.itos[id]));
-    yield stories.map((s) => s.text);
+    const steps = temperatures.map((t, r) => drawStep(words, logits[r], rngs[r].uniform(), t, 0, 1, step));
+    const pieces = steps.map((d, r) => stories[r].add(d.drawn.token));
+    yield { texts: stories.map((s) => s.text), pieces, steps };
     if (step === maxNewTokens - 1) break;
-    ({ logits, state } = await model.step(ids, state));
+    ({ logits, state } = await model.step(words.encode(steps.map((d) => d.drawn.token)), state));
   }
 }
 

@@ -138,7 +138,9 @@ async function boot() {
   const select = setupTabs(() => run(() => showDistribution(app, ui)));
   buttons.push(...setupSampler(app, run), ...setupLessons(app, ui, run, select)); // the runner turns these off too
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
-  for (const e of ["click", "keydown"]) $("#story").addEventListener(e, (event) => inspectWord(app, event));
+  for (const e of ["click", "keydown"]) {
+    for (const box of ["#story", "#columns"]) $(box).addEventListener(e, (event) => inspectWord(app, event));
+  }
   if (manifest.files.curve) {
     $("#curve").src = new URL(manifest.files.curve, MODEL).href;
     $("#curve").hidden = false;

@@ -75,7 +75,7 @@ export async function write(app, ui) {
   $("#seed-used").value = String(seed);
   const run = { tokens: 0, start: performance.now(), firstWordMs: null };
   for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed })) {
-    addPiece(story, item, app.settings, app.steps.push(item.step) - 1);
+    addPiece(story, item.text, item.step, app.settings, app.steps.push(item.step) - 1);
     run.tokens += 1;
     if (run.firstWordMs === null) run.firstWordMs = performance.now() - run.start;
     await breathe();
@@ -86,24 +86,30 @@ export async function write(app, ui) {
   story.dataset.done = "true";
 }
 
-function addPiece(story, item, settings, i) {
-  const text = item.text;
-  if (/^:?\s*$/.test(text)) return story.append(text); // a paragraph break (after its colon): no colour
+// A new word, as a span that tells its chance and rank (hover, focus) and opens its draw (click, Enter);
+// coloured in the Playground, plain in a Side by side column `col` (page_format.column_html).
+function addPiece(box, text, step, settings, i, col = null) {
+  if (/^:?\s*$/.test(text)) return box.append(text); // a paragraph break (after its colon): no word
   const lead = text.slice(0, text.length - text.trimStart().length); // outside the word: lines break there
-  const span = wordSpan(settings, text.slice(lead.length), item.prob, item.rank);
-  span.dataset.prob = String(item.prob);
-  span.dataset.rank = String(item.rank);
-  span.dataset.i = String(i);
-  story.append(lead, span);
+  const { modelProb: prob, rank } = step.drawn;
+  const span = wordSpan(settings, text.slice(lead.length), prob, rank);
+  Object.assign(span.dataset, { prob: String(prob), rank: String(rank), i: String(i) });
+  if (col !== null) {
+    span.className = "word w plain";
+    span.dataset.col = String(col);
+  }
+  box.append(lead, span);
 }
 
-// Inspect a word: a click on a written word (or Enter on it) shows the draw that picked it (inspect.js).
+// Inspect a word: a click on a written word (or Enter on it) shows the draw that picked it (inspect.js), under
+// the story or under the columns.
 export function inspectWord(app, event) {
   if (event.type === "keydown" && event.key !== "Enter") return;
   const span = event.target.closest?.("span.word");
-  const step = span && app.steps?.[Number(span.dataset.i)];
+  const col = span?.dataset.col;
+  const step = span && (col === undefined ? app.steps : app.columnSteps?.[col])?.[Number(span.dataset.i)];
   if (!step) return;
-  const card = $("#inspector");
+  const card = $(col === undefined ? "#inspector" : "#columns-inspector");
   card.innerHTML = inspectorHtml(step);
   card.hidden = false;
   card.scrollIntoView({ block: "nearest" });
@@ -124,8 +130,12 @@ export async function compare(app, ui) {
   const maxNewTokens = ui.compareTokens.read();
   $("#compare-seed").value = String(seed);
   $("#columns").dataset.done = "false";
-  for await (const texts of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
-    texts.forEach((t, i) => { $(`#column-text-${i}`).textContent = t; });
+  $("#columns-inspector").hidden = true;
+  const boxes = temps.map((_, i) => $(`#column-text-${i}`));
+  app.columnSteps = temps.map(() => []); // each column's draws, for "inspect a word"
+  for await (const { texts, pieces, steps } of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
+    if (!steps) texts.forEach((t, i) => { boxes[i].textContent = t; });
+    else pieces.forEach((p, i) => addPiece(boxes[i], p, steps[i], app.settings, app.columnSteps[i].push(steps[i]) - 1, i));
     await breathe();
   }
   $("#columns").dataset.done = "true";
@@ -137,7 +147,7 @@ export async function preset(app, ui) {
   const maxNewTokens = ui.compareTokens.read();
   $("#preset-seed").value = String(seed);
   const table = $("#preset-table");
-  for await (const texts of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
+  for await (const { texts } of sweep(app.model, app.words, app.tokenizer, prompt, temps, { maxNewTokens, seed })) {
     fill(table, null, temps.map((t, i) => [g(t), texts[i]]));
     await breathe();
   }

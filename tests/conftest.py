@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lm import LMConfig, LSTMLanguageModel, Vocab, tokenize
+from tests.web_helpers import browser, bundled, space, url  # noqa: F401 (the static page's tests' fixtures)
 
 # Invented sentences only (no corpus text).
 SENTENCES = [

@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 import lm  # noqa: E402
 from tests.node_helpers import js, node  # noqa: E402
 from tests.page_helpers import small_text  # noqa: E402
-from tests.web_helpers import BUNDLED, browser, space, url  # noqa: F401 (fixtures)
 from tests.web_helpers import offline_context as _offline_context  # noqa: E402
 from tests.web_helpers import open_page as _open  # noqa: E402
 
@@ -93,10 +92,6 @@ def _write(page, prompt, temperature, tokens, seed, top_k=0, top_p=1):
     page.wait_for_selector("#story[data-done=true]")
     return page.eval_on_selector("#story", "e => e.textContent")
 
-
-@pytest.fixture(scope="module")
-def bundled():
-    return lm.load_pretrained(BUNDLED)
 
 
 def test_greedy_equals_python_and_works_offline(browser, url, bundled):

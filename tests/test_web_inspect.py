@@ -11,15 +11,11 @@ import lm
 import lm.stepping
 from page_format import EOS, token_label
 from page_strip import inspector_html
-from tests.web_helpers import BUNDLED, browser, geometry, laid_out, offline_context, open_page, space, url  # noqa: F401
+from tests.web_helpers import geometry, laid_out, offline_context, open_page
 
 PROMPT = "The lion was afraid, but"
 TOKENS = 40
 
-
-@pytest.fixture(scope="module")
-def bundled():
-    return lm.load_pretrained(BUNDLED)
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,7 @@ import pytest
 
 import lm
 from lessons import LESSONS, QUIZ, QUIZ_CHOICES
-from tests.web_helpers import BUNDLED, browser, offline_context, open_page, space, url  # noqa: F401 (fixtures)
-
-
-@pytest.fixture(scope="module")
-def bundled():
-    return lm.load_pretrained(BUNDLED)
+from tests.web_helpers import offline_context, open_page
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,10 @@ import lm
 from page_input import cut_prompt
 from page_link import read_link, share_link
 from tests.test_link import BAD
-from tests.web_helpers import BUNDLED, browser, offline_context, open_page, space, url  # noqa: F401 (fixtures)
+from tests.web_helpers import offline_context, open_page
 
 PROMPT = "The lion was afraid, but"
 
-
-@pytest.fixture(scope="module")
-def bundled():
-    return lm.load_pretrained(BUNDLED)
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,11 @@ import lm
 from lm.stepping import continue_text, next_step
 from page_sampler import text_html
 from page_strip import strip_html, tickets_html
-from tests.web_helpers import BUNDLED, browser, geometry, laid_out, offline_context, open_page, space, url  # noqa: F401
+from tests.web_helpers import geometry, laid_out, offline_context, open_page
 
 PROMPT = "Dorothy said"
 SEED = 7
 
-
-@pytest.fixture(scope="module")
-def bundled():
-    return lm.load_pretrained(BUNDLED)
 
 
 @pytest.fixture()

@@ -1,5 +1,6 @@
 """What the static page's browser tests share: a static Space folder exported from the bundled model, served
-from 127.0.0.1, and headless Chromium that can reach nothing else (skipped when a tool is missing, unless CI)."""
+from 127.0.0.1, and headless Chromium that can reach nothing else (skipped when a tool is missing, unless CI).
+The fixtures are tests/conftest.py's, made once per run: the export takes ~5 s, Chromium ~1 s."""
 
 import functools
 import http.server
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import export
+import lm
 from tests.node_helpers import need
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 BUNDLED = ROOT / "assets" / "oz-lstm"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def space(tmp_path_factory):
     need((export.ORT_DIST / export.ORT_FILES[-1]).is_file(), "node_modules/onnxruntime-web is missing (run `npm ci`)")
     need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
@@ -32,7 +34,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def url(space):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(space)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -40,7 +42,7 @@ def url(space):
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     if not os.environ.get("CI"):
         pytest.importorskip("playwright.sync_api")
@@ -51,6 +53,12 @@ def browser():
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled model and vocabulary, the oracle's side of every comparison."""
+    return lm.load_pretrained(BUNDLED)
 
 
 def offline_context(browser, **options):

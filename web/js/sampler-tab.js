@@ -51,7 +51,9 @@ function ticketsHtml(step) {
 export class SamplerTab {
   constructor(app) {
     this.app = app;
-    this.text = null; // {prompt, promptTokens, seed, tokens, how, after: the model's {logits, state} after each word}
+    // The text so far: {prompt, promptTokens, seed, tokens, how (roll, mine, auto), after (the model's {logits,
+    // state} after the prompt and after each word), rng and dice (the seed's numbers, one per word)}
+    this.text = null;
     const L = app.settings.limits;
     const make = (id, options) => new Slider(document.querySelector(`[data-slider="${id}"]`), options);
     this.temperature = make("sampler-temperature", { label: "Temperature", min: 0, max: L.max_temperature, step: 0.05,

@@ -163,6 +163,7 @@ def static_space(model: str, folder: Path):
     import export
 
     export.write_space(model, folder, measure=False)
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -173,6 +174,7 @@ def static_space(model: str, folder: Path):
 
 
 def shoot(browser, url: str, shots: list, out: Path, ready: str | None = None) -> None:
+    """Each of `shots` (file, viewport, what to do) in a fresh page of `url`, into `out`."""
     for name, viewport, show in shots:
         page = browser.new_page(viewport=viewport)
         page.set_default_timeout(30_000)
@@ -198,19 +200,15 @@ def main(argv=None) -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            for name, viewport, presentation in SHOTS:
-                page = browser.new_page(viewport=viewport)
-                page.set_default_timeout(30_000)
-                page.goto(url)
-                write_story(page, presentation)
-                page.screenshot(path=str(args.out / name))
-                print(f"{args.out / name}: {viewport['width']}x{viewport['height']}")
-                page.close()
-            shoot(browser, url, MODE_SHOTS, args.out)
+            stories = [(name, viewport, lambda page, on=presentation: write_story(page, on))
+                       for name, viewport, presentation in SHOTS]
+            shoot(browser, url, stories + MODE_SHOTS, args.out)
             with tempfile.TemporaryDirectory() as folder:
                 static_url, server = static_space(args.model, Path(folder) / "space")
-                shoot(browser, static_url, STATIC_SHOTS, args.out, ready="body[data-ready=true]")
-                server.shutdown()
+                try:
+                    shoot(browser, static_url, STATIC_SHOTS, args.out, ready="body[data-ready=true]")
+                finally:
+                    server.shutdown()
             browser.close()
     finally:
         stop_server(proc, 30)

@@ -134,6 +134,8 @@ def write_model_folder(source, out, small: str | None = "float16", measure: bool
                           ("settings", page_settings(info))]:
         _json(out / f"{name}.json", payload)
         files[name] = f"{name}.json"
+    shutil.copyfile(PAGE / "draw.css", out / "draw.css")  # how a draw is shown: the Gradio page's look
+    files["draw"] = "draw.css"
     if info.get("history"):  # the student's curve, as the Gradio page's Model tab draws it (no learning rate)
         training_figure(info["history"]).savefig(out / "training_curve.png")
         files["curve"] = "training_curve.png"

@@ -18,5 +18,6 @@ def _font(name: str, *fallbacks: str) -> tuple:
 THEME = gr.themes.Default(primary_hue="orange", secondary_hue="blue",
                           font=_font("Source Sans Pro", "ui-sans-serif", "system-ui", "sans-serif"),
                           font_mono=_font("IBM Plex Mono", "ui-monospace", "Consolas", "monospace"))
-CSS = (PAGE / "style.css").read_text(encoding="utf-8") + fmt.palette_css()  # word colours: settings.json
+# The page's own look, then how a draw is shown (shared with the static page), then the word colours (settings.json)
+CSS = "".join((PAGE / name).read_text(encoding="utf-8") for name in ("style.css", "draw.css")) + fmt.palette_css()
 JS = (PAGE / "page.js").read_text(encoding="utf-8")  # keyboard, range notes, stale results, presentation

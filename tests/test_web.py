@@ -26,6 +26,7 @@ from tests.node_helpers import js, node  # noqa: E402
 from tests.page_helpers import small_text  # noqa: E402
 from tests.web_helpers import offline_context as _offline_context  # noqa: E402
 from tests.web_helpers import open_page as _open  # noqa: E402
+from tests.web_helpers import write as _write  # noqa: E402
 
 PROMPTS = ["The lion was afraid, but", "Once upon a time, in a castle made of glass,",
            "The wizard looked at the map and said "]  # the last ends in a space: the page adds none
@@ -82,16 +83,6 @@ def test_js_sampler_is_pinned_and_matches_lm_sampling():
 
 
 # ------------------------------------------------------------------------------------- the page
-def _write(page, prompt, temperature, tokens, seed, top_k=0, top_p=1):
-    page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
-    for selector, value in [("#prompt", prompt), ("#temperature", temperature), ("#new-tokens", tokens),
-                            ("#seed", seed), ("#top-k", top_k), ("#top-p", top_p)]:
-        page.fill(selector, str(value))
-    page.evaluate("document.querySelector('#story').dataset.done = 'no'")
-    page.click("#write")
-    page.wait_for_selector("#story[data-done=true]")
-    return page.eval_on_selector("#story", "e => e.textContent")
-
 
 
 def test_greedy_equals_python_and_works_offline(browser, url, bundled):

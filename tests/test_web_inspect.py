@@ -11,7 +11,7 @@ import lm
 import lm.stepping
 from page_format import EOS, token_label
 from page_strip import inspector_html
-from tests.web_helpers import geometry, laid_out, offline_context, open_page
+from tests.web_helpers import geometry, laid_out, offline_context, open_page, write
 
 PROMPT = "The lion was afraid, but"
 TOKENS = 40
@@ -26,14 +26,7 @@ def page(browser, url):
 
 
 def _write(page, temperature, seed, top_k=0, top_p=1):
-    page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
-    for selector, value in [("#prompt", PROMPT), ("#temperature", temperature), ("#new-tokens", TOKENS),
-                            ("#seed", seed), ("#top-k", top_k), ("#top-p", top_p)]:
-        page.fill(selector, str(value))
-    page.evaluate("document.querySelector('#story').dataset.done = 'no'")
-    page.click("#write")
-    page.wait_for_selector("#story[data-done=true]")
-    return page.eval_on_selector("#story", "e => e.textContent")
+    return write(page, PROMPT, temperature, TOKENS, seed, top_k, top_p)
 
 
 def _positions(gen) -> list[int]:

@@ -1,6 +1,6 @@
 """What the static page's browser tests share: a static Space folder exported from the bundled model, served
 from 127.0.0.1, and headless Chromium that can reach nothing else (skipped when a tool is missing, unless CI).
-The fixtures are tests/conftest.py's, made once per run: the export takes ~5 s, Chromium ~1 s."""
+The fixtures are tests/conftest.py's: the export (~5 s) once per run, Chromium (~1 s) once per file."""
 
 import functools
 import http.server
@@ -42,7 +42,7 @@ def url(space):
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: one sync Playwright at a time, and other files start their own
 def browser():
     if not os.environ.get("CI"):
         pytest.importorskip("playwright.sync_api")
@@ -100,3 +100,15 @@ def geometry(page, where: str) -> list[float]:
         return [...root.querySelectorAll(".strip > div")].map((e) => e.getAttribute("style"));
     }""", where)
     return [float(re.search(r"(?:width|left):([\d.]+)%", s).group(1)) for s in styles]
+
+
+def write(page, prompt, temperature, tokens, seed, top_k=0, top_p=1) -> str:
+    """Press the Playground's Write with these settings: the story, once it is written."""
+    page.eval_on_selector("#playground details", "d => { d.open = true; }")  # top-k and top-p
+    for selector, value in [("#prompt", prompt), ("#temperature", temperature), ("#new-tokens", tokens),
+                            ("#seed", seed), ("#top-k", top_k), ("#top-p", top_p)]:
+        page.fill(selector, str(value))
+    page.evaluate("document.querySelector('#story').dataset.done = 'no'")
+    page.click("#write")
+    page.wait_for_selector("#story[data-done=true]")
+    return page.eval_on_selector("#story", "e => e.textContent")

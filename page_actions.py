@@ -92,20 +92,24 @@ class Actions:
         """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used, and what
         was written, for "inspect a word": a gr.State, kept on the server). In a thread, as ZeroGPU runs it."""
         story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
+        wrote = False
         for chunk in self.engine.chunks(**settings):
+            wrote = True
             yield story.update(chunk)
-        if max_new_tokens == 0:
-            yield self._nothing_to_write(story)
+        if not wrote:
+            yield self._nothing_to_write(story, max_new_tokens)
 
     @shown_to_user
     async def write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos=False):
         """`generate` on the server's event loop (lm.batching's achunks): the same updates, with no thread
         between the batch and the page. What the page's Write runs, but on ZeroGPU."""
         story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
+        wrote = False
         async for chunk in self.engine.achunks(**settings):
+            wrote = True
             yield story.update(chunk)
-        if max_new_tokens == 0:
-            yield self._nothing_to_write(story)
+        if not wrote:
+            yield self._nothing_to_write(story, max_new_tokens)
 
     def _begin_write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos):
         """A Write's story (what the page shows and keeps of it) and its settings for the batch."""
@@ -115,8 +119,14 @@ class Actions:
                                                 "stop_at_eos": stop_at_eos, "interval": STREAM_INTERVAL}
 
     @staticmethod
-    def _nothing_to_write(story):
-        gr.Info("Max new tokens is 0, so only the prompt is shown.")
+    def _nothing_to_write(story, max_new_tokens):
+        """The prompt alone, and why: a Write that drew no word still shows what was typed (a generator that
+        yields nothing would leave the page's story as Gradio's None)."""
+        if max_new_tokens == 0:
+            gr.Info("Max new tokens is 0, so only the prompt is shown.")
+        else:  # stop_at_eos, and the first word drawn was the end of the paragraph
+            gr.Info("The first word drawn was the end of the paragraph, and Stop at the end of the paragraph is on, "
+                    "so only the prompt is shown. Try another seed, or turn it off.")
         return story.update([])
 
     @gpu(duration=GPU_SECONDS)  # four rows, one batched step each

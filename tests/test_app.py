@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import gradio as gr  # noqa: E402
+import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
@@ -54,8 +55,10 @@ def _make_model(folder: Path, *, results: bool = True, history: bool = False) ->
     """A tiny random model folder; with `results`, training facts as train.py writes them (and the
     training curve when there is a `history`)."""
     vocab = lm.Vocab.build([lm.tokenize(line) for line in LINES], min_freq=1)
-    model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=24, hid_dim=24, num_layers=2,
-                                             dropout_rate=0.0))
+    with torch.random.fork_rng():  # the same weights whichever tests ran before (a seed's story is known)
+        torch.manual_seed(0)
+        model = lm.LSTMLanguageModel(lm.LMConfig(vocab_size=len(vocab), emb_dim=24, hid_dim=24, num_layers=2,
+                                                 dropout_rate=0.0))
     lm.save_pretrained(model, vocab, folder)
     if results:
         epochs = [{"epoch": e, "train_loss": 5.0 - e / 2, "valid_loss": 5.2 - e / 3, "lr": 1e-3} for e in (1, 2)]
@@ -591,6 +594,21 @@ def test_stop_at_the_end_of_the_paragraph(served):
         expected = lm.generate(model, vocab, PROMPT, max_new_tokens=80, temperature=1.0, seed=11, stop_at_eos=stop)
         assert text == expected.text
     assert "\n\n" not in text  # stopped: one paragraph
+
+
+def test_a_paragraph_that_ends_at_once_still_shows_the_prompt(served, capsys):
+    """Stop at the end of the paragraph on, and the first word drawn ends it: the story is the prompt (it was
+    Gradio's None: a stream that yields nothing), and the page says why. Both ways of writing (on the event
+    loop, and in a thread as on ZeroGPU) send it."""
+    client, model, vocab, _ = served
+    seed = next(s for s in range(2000)
+                if not lm.generate(model, vocab, PROMPT, max_new_tokens=9, seed=s, stop_at_eos=True).tokens)
+    sent = client.predict(PROMPT, 1.0, 0, 1.0, 9, str(seed), True, api_name="/generate")
+    assert sent[0] == PROMPT and sent[2] == str(seed)
+    actions = page_actions.Actions(model, vocab)
+    (text, *_), = actions.generate(PROMPT, 1.0, 0, 1.0, 9, str(seed), True)
+    assert text == PROMPT
+    assert "The first word drawn was the end of the paragraph" in capsys.readouterr().out  # gr.Info, outside a page
 
 
 def test_a_class_writing_at_once_gets_what_each_would_get_alone(served):

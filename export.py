@@ -74,17 +74,19 @@ def tokenizer_tables() -> dict:
 
 
 def page_settings(info: dict) -> dict:
-    """assets/page/settings.json and what both pages show besides: prompts, texts, bar colours, the model's facts."""
+    """assets/page/settings.json and what both pages show besides: prompts, texts, bar colours, the model's facts,
+    the Whole texts tab."""
     from markdown_it import MarkdownIt
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
     import page_format
+    import page_wholetext
 
     settings = json.loads((PAGE / "settings.json").read_text(encoding="utf-8"))
     settings["prompts"] = page_format.load_prompts()  # the Gradio page's examples
     cmap = colormaps["coolwarm"]  # the Gradio plot's bar colours (page_format.distribution_figure)
-    choices = settings["plot_temperature_choices"]
+    choices = sorted({*settings["plot_temperature_choices"], *page_wholetext.TEMPERATURE_CHOICES})
     settings["temperature_colours"] = {f"{t:g}": to_hex(cmap(min(t / 3, 1))) for t in choices}
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     texts = {n: (PAGE / f"{n}.md").read_text(encoding="utf-8") for n in ("description", "explanation")}
@@ -94,12 +96,12 @@ def page_settings(info: dict) -> dict:
     settings["model"] = {k: v for k, v in info.items() if k not in ("history", "training_curve")}
     settings["notebook_temperatures"] = list(lm.NOTEBOOK_TEMPERATURES)
     settings["lessons"], settings["quiz"] = lesson_settings(md)
+    settings["whole_texts"] = page_wholetext.page_settings(md.render)
     return settings
 
 
 def lesson_settings(md) -> tuple[list[dict], dict]:
-    """The Lessons tab as web/js/lessons.js reads it: each lesson's settings with its notice as HTML (the
-    notice both pages show: the static page has no Whole texts tab), and the quiz."""
+    """The Lessons tab as web/js/lessons.js reads it: each lesson's settings with its notice as HTML, and the quiz."""
     from lessons import LESSONS, QUIZ, QUIZ_CHOICES
 
     shown = [lesson.settings(md.renderInline(lesson.headed(n, lesson.notice)))
@@ -128,6 +130,9 @@ def write_model_folder(source, out, small: str | None = "float16", measure: bool
     out.mkdir(parents=True, exist_ok=True)
     (model, vocab), info = lm.load_pretrained(source), lm.model_info(source)
     files = {"model": export_onnx(model, out / "model.onnx").name}
+    index = lm.load_ngram_index(source, vocab)  # the Whole texts tab's copy measure, fetched when it first runs
+    if index is not None:
+        files["ngrams"] = index.save(out).name
     if small:
         files["small"] = shrink(out / "model.onnx", out / f"model-{small}.onnx", small).name
     for name, payload in [("words", words_payload(vocab)), ("tokenizer", tokenizer_tables()),

@@ -1,8 +1,7 @@
 """The lessons and the quiz of assets/page/lessons.json, loaded and checked: what both pages teach.
 
 page_lessons.py lays them out on the Gradio page; export.py writes them into the static page's
-settings.json (web/js/lessons.js). A lesson's `gradio_only` is a last sentence about a part of the
-Gradio page that the static page lacks (the Whole texts tab): only the Gradio page shows it.
+settings.json (web/js/lessons.js). Both pages show every lesson's notice whole.
 """
 
 import json
@@ -27,11 +26,6 @@ class Lesson:
     notice: str  # "what to notice", markdown: what both pages show
     top_p: float = 1.0  # 1 = off
     try_next: dict = field(default_factory=dict)  # what the notice asks the student to change next ("try")
-    gradio_only: str = ""  # a last sentence the Gradio page adds to the notice
-
-    @property
-    def gradio_notice(self) -> str:
-        return f"{self.notice} {self.gradio_only}".strip()
 
     def headed(self, n: int, notice: str) -> str:
         """A notice as the box above the tabs shows it (markdown): "**Lesson 4: Same dice, ...** Every column..."."""
@@ -43,7 +37,7 @@ class Lesson:
         return {"id": self.id, "title": self.title, "tab": self.tab, "prompt": self.prompt, "seed": str(self.seed),
                 "new_tokens": self.new_tokens, "temperatures": list(self.temperatures), "top_k": 0,
                 "top_p": self.top_p, "stop_at_eos": False, "try": dict(self.try_next),
-                "notice": self.gradio_notice if notice is None else notice}
+                "notice": self.notice if notice is None else notice}
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,6 @@ def _lesson(raw: dict, n: int) -> Lesson:
     where = f"lesson {n} ({raw.get('id', 'no id')})"
     _check(all(isinstance(raw.get(k), str) and raw[k].strip() for k in ("id", "title", "prompt", "notice")),
            where, "needs a non-empty id, title, prompt and notice")
-    _check(isinstance(raw.get("gradio_only", ""), str), where, "gradio_only must be text")
     _check(raw.get("tab") in TAB_TEMPERATURES, where, f"tab must be one of {sorted(TAB_TEMPERATURES)}")
     temps = raw.get("temperatures")
     _check(isinstance(temps, list) and len(temps) == TAB_TEMPERATURES[raw["tab"]], where,
@@ -82,8 +75,7 @@ def _lesson(raw: dict, n: int) -> Lesson:
     _check(len(raw["prompt"]) <= LIMITS["max_prompt_chars"], where, "the prompt is too long")
     _check(set(raw.get("try", {})) <= {"temperature", "top_p"}, where, "try may change temperature and top_p")
     return Lesson(raw["id"], raw["title"], raw["tab"], raw["prompt"], raw["seed"], raw["new_tokens"],
-                  tuple(float(t) for t in temps), raw["notice"], float(raw.get("top_p", 1.0)), raw.get("try", {}),
-                  raw.get("gradio_only", ""))
+                  tuple(float(t) for t in temps), raw["notice"], float(raw.get("top_p", 1.0)), raw.get("try", {}))
 
 
 def load_lessons(path: Path = LESSONS_FILE) -> tuple[list[Lesson], list[QuizChoice], dict]:

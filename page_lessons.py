@@ -107,7 +107,7 @@ def _fill(n: int, lesson: Lesson, playground: dict, side: dict):
     here = lesson.tab == "playground"
 
     def fill():
-        notice = lesson.headed(n, lesson.gradio_notice)
+        notice = lesson.headed(n, lesson.notice)
         shared = [lesson.prompt, str(lesson.seed), gr.Column(visible=True), notice, gr.Tabs(selected=lesson.tab)]
         if here:
             tab = [min(lesson.temperatures[0], MAX_TEMPERATURE), 0, lesson.top_p,

@@ -23,6 +23,24 @@ MAX_TOKENS = env_number("WHOLE_TEXT_MAX_TOKENS", min(100, MAX_NEW_TOKENS))
 DEFAULT_TOKENS = min(60, MAX_TOKENS)  # long enough for cold texts to start looping
 TEMPERATURE_CHOICES = tuple(t for t in (0.0, 0.25, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0) if t <= MAX_TEMPERATURE)
 DEFAULT_TEMPERATURES = [t for t in (0.25, 0.5, 0.8, 1.0, 1.5, 2.0) if t <= MAX_TEMPERATURE]
+INTRO = (f"The same prompt, **{SAMPLES} texts at each temperature**, measured. Cold texts go round in loops and "
+         "recite the books the model read; hot ones invent, then fall apart into word salad. Sample *i* uses "
+         "seed + *i* at every temperature, so the same seed gives the same texts.")  # both pages (export.py)
+NO_INDEX = "*This model has no n-gram index of its training text, so how much it copies is not shown.*"
+
+
+def page_settings(render) -> dict:
+    """The tab as the static page builds it (web/js/wholetext.js): its limits and choices, and its texts (the
+    Markdown ones through `render`) and the figure's panels, from this page's own. With and without the copy
+    measure: the page knows from its manifest whether the model has an n-gram index."""
+    panels = [{"title": t, "ylabel": y, "series": [{"name": n, "label": label} for n, label in series]}
+              for t, y, series in view.PANELS]
+    return {"samples": SAMPLES, "max_tokens": MAX_TOKENS, "default_tokens": DEFAULT_TOKENS,
+            "temperature_choices": list(TEMPERATURE_CHOICES), "default_temperatures": DEFAULT_TEMPERATURES,
+            "intro": render(INTRO), "no_index": render(NO_INDEX), "legend": view.legend(True),
+            "legend_no_index": view.legend(False), "title": view.figure_title(SAMPLES), "panels": panels,
+            "headers": view.stats_table([], True)[0], "shown_samples": view.SHOWN_SAMPLES,
+            "copied_style": view.COPIED_STYLE}
 
 
 class WholeTexts:
@@ -65,9 +83,7 @@ class WholeTexts:
 
 def wholetext_tab(whole: WholeTexts, prompt, seed) -> None:
     """The tab's controls and results, wired to `whole.run` as the API endpoint /whole_texts."""
-    gr.Markdown(f"The same prompt, **{SAMPLES} texts at each temperature**, measured. Cold texts go round in loops "
-                "and recite the books the model read; hot ones invent, then fall apart into word salad. "
-                "Sample *i* uses seed + *i* at every temperature, so the same seed gives the same texts.")
+    gr.Markdown(INTRO)
     with gr.Row(equal_height=True):
         choices = [("0 (greedy)" if t == 0 else f"{t:g}", t) for t in TEMPERATURE_CHOICES]
         temperatures = gr.CheckboxGroup(choices=choices, value=DEFAULT_TEMPERATURES, scale=3,
@@ -76,7 +92,7 @@ def wholetext_tab(whole: WholeTexts, prompt, seed) -> None:
                            label="New tokens per text", elem_id="whole-tokens")
         go = gr.Button("Write and measure", variant="primary", scale=1, elem_id="whole-button")
     if not whole.with_copies:
-        gr.Markdown("*This model has no n-gram index of its training text, so how much it copies is not shown.*",
+        gr.Markdown(NO_INDEX,
                     elem_id="whole-no-index")
     plot = gr.Plot(label="Measures against temperature", show_label=False, elem_id="whole-plot")
     headers, _ = view.stats_table([], whole.with_copies)

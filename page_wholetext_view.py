@@ -100,6 +100,11 @@ def _panel(ax, stats, title, ylabel, series, percent: bool) -> None:
         ax.legend(frameon=False, fontsize=FONT - 4)
 
 
+def figure_title(samples: int) -> str:
+    return (f"Cold: loops, and parrots the book.\nHot: invents, then word salad.\n"
+            f"({samples} texts at each temperature; phrases = 4 words)")
+
+
 def wholetext_figure(stats: list[TemperatureStats], with_copies: bool, samples: int):
     """One panel per measure against temperature (the copy panel only with an index), the line through
     the average of the samples, the grey band their middle half."""
@@ -113,8 +118,7 @@ def wholetext_figure(stats: list[TemperatureStats], with_copies: bool, samples: 
         _panel(ax, stats, title, ylabel, series, percent=series[0][0] != "perplexity")
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"Cold: loops, and parrots the book.\nHot: invents, then word salad.\n"
-                 f"({samples} texts at each temperature; phrases = 4 words)", fontsize=FONT)
+    fig.suptitle(figure_title(samples), fontsize=FONT)
     return fig
 
 

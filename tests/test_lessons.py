@@ -87,9 +87,8 @@ def test_the_lessons_file_holds_five_lessons_the_page_can_run():
         assert 1 <= lesson.new_tokens <= page_actions.MAX_NEW_TOKENS
         assert page_actions.MIN_TOP_P <= lesson.top_p <= 1
         assert 0 <= lesson.seed <= lessons.LIMITS["max_seed"] and len(lesson.prompt) <= page_actions.MAX_PROMPT_CHARS
-        sentences = len(re.findall(r"[.!?](?:\s|$)", lesson.gradio_notice))
+        sentences = len(re.findall(r"[.!?](?:\s|$)", lesson.notice))
         assert 2 <= sentences <= 4, (lesson.id, sentences)  # a few plain sentences
-        assert lesson.gradio_notice.startswith(lesson.notice) and "“" not in lesson.gradio_only  # quotes: both pages
         assert lesson.title and _quotes(lesson.notice), lesson.id  # each points at words in the text
     assert len(QUIZ_CHOICES) == 3 and all(c.tell for c in QUIZ_CHOICES) and QUIZ["how_to_tell"]
     assert 20 <= QUIZ["new_tokens"] <= page_actions.MAX_NEW_TOKENS
@@ -240,7 +239,7 @@ def test_each_lesson_through_the_server_and_the_action_it_runs(served, bundled, 
     lesson = LESSONS[number - 1]
     settings = _call(client, str(number), api_name="/lesson")
     assert settings == _call(client, lesson.id, api_name="/lesson") == json.loads(json.dumps(lesson.settings()))
-    assert settings["notice"] == lesson.gradio_notice and settings["top_k"] == 0 and settings["stop_at_eos"] is False
+    assert settings["notice"] == lesson.notice and settings["top_k"] == 0 and settings["stop_at_eos"] is False
     expected = _texts(*bundled, lesson)
     if settings["tab"] == "playground":  # what the lesson's button chains: Write, as the Playground sends it
         text, _, seed = _call(client, settings["prompt"], settings["temperatures"][0], settings["top_k"],
@@ -267,7 +266,7 @@ def test_the_lesson_buttons_fill_the_controls(bundled):
     for fill, lesson in zip(fills, LESSONS):
         values = fill.fn()
         prompt, seed, box, notice, tabs = values[:5]
-        assert (prompt, seed) == (lesson.prompt, str(lesson.seed)) and box.visible and lesson.gradio_notice in notice
+        assert (prompt, seed) == (lesson.prompt, str(lesson.seed)) and box.visible and lesson.notice in notice
         assert tabs.selected == lesson.tab
         assert len(fill.outputs) == len(values)
         if lesson.tab == "playground":

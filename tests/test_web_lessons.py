@@ -11,6 +11,7 @@ import re
 import pytest
 
 import lm
+import page_link
 from lessons import LESSONS, QUIZ, QUIZ_CHOICES
 from tests.web_helpers import offline_context, open_page
 
@@ -56,7 +57,7 @@ def test_a_lesson_fills_its_tab_and_writes_what_lm_writes(page, bundled, number)
     assert page.input_value("#prompt") == lesson.prompt and page.input_value("#seed") == str(lesson.seed)
     notice = page.inner_text("#lesson-notice")
     assert notice.startswith(f"Lesson {number}: {lesson.title}.") and page.is_visible("#lesson-notice")
-    assert lesson.notice.replace("*", "") in notice and not (lesson.gradio_only and lesson.gradio_only[:20] in notice)
+    assert notice == f"Lesson {number}: {lesson.title}. " + lesson.notice.replace("*", "")  # the Gradio page's, whole
     if lesson.tab == "side-by-side":  # each column headed by its temperature, as when typed in
         headings = [page.inner_text(f"#column-heading-{i}") for i in range(4)]
         assert [h.split(" · ")[0] for h in headings] == [f"T = {t:g}" for t in lesson.temperatures]
@@ -78,10 +79,11 @@ def test_a_lesson_fills_its_tab_and_writes_what_lm_writes(page, bundled, number)
 
 def test_the_page_promises_only_what_it_has(page):
     """The description (assets/page/description.md) as the Gradio page has it: both pages inspect a word
-    (tests/test_web_inspect.py); the notices without their Gradio-only sentences."""
+    (tests/test_web_inspect.py); and every tab a lesson or a link can open is here, in the Gradio page's order."""
     description = page.eval_on_selector("#description", "e => e.textContent")  # folded away in "What is this?"
     assert "point at a word (or Tab to it)" in description and "to see the draw that picked it" in description
-    assert all(lesson.notice for lesson in LESSONS) and any(lesson.gradio_only for lesson in LESSONS)
+    tabs = page.eval_on_selector_all("[role=tab]", "ts => ts.map((t) => t.id.replace('tab-', ''))")
+    assert tabs == list(page_link.TABS) and {lesson.tab for lesson in LESSONS} <= set(tabs)
 
 
 def test_close_hides_the_notice(page):

@@ -14,7 +14,7 @@ export async function readPrompt(model, words, tokenizer, prompt) {
   return { tokens, unknown: tokens.filter((t) => !words.has(t)), logits, state };
 }
 
-function masked(logits, unk) { // <unk> is never written
+export function masked(logits, unk) { // <unk> is never written
   const x = Float32Array.from(logits);
   x[unk] = -Infinity;
   return x;

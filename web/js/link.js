@@ -10,10 +10,11 @@
 import { $, showMessage } from "./controls.js";
 import { readSeed } from "./input.js";
 
-export const TABS = ["playground", "side-by-side", "sampler", "how", "lessons", "model"]; // this page's tab ids
-const RUNS = { playground: "#write", "side-by-side": "#compare", sampler: "#sampler-start", how: "#show" };
+export const TABS = ["playground", "side-by-side", "sampler", "how", "whole-texts", "lessons", "model"]; // page_link.TABS
+const RUNS = { playground: "#write", "side-by-side": "#compare", sampler: "#sampler-start", how: "#show",
+  "whole-texts": "#whole-button" };
 const TAB_PARAMS = { playground: ["t", "k", "p", "n", "eos"], "side-by-side": ["ts", "n"], how: ["pt", "k", "p"],
-  sampler: [], lessons: [], model: [] }; // what a tab's run reads, besides the prompt and the seed
+  sampler: [], "whole-texts": [], lessons: [], model: [] }; // what a tab's run reads, besides the prompt and the seed
 const PARAMS = ["prompt", "seed", "tab", "t", "k", "p", "n", "eos", "ts", "pt"];
 
 const shown = (text, limit = 40) => { // page_link._shown: Python's repr of a text, cut short
@@ -39,9 +40,6 @@ function checks(settings) {
     seed: (text) => (text.trim() ? String(readSeed(text, L.max_seed)) : ""),
     tab: (text) => {
       if (TABS.includes(text)) return text;
-      if (text === "whole-texts") {
-        throw new Error("the Whole texts tab is on the Gradio page only; this page opens the Playground.");
-      }
       throw new Error(`tab must be one of ${TABS.join(", ")}; got ${shown(text)}.`);
     },
     t: (text) => number("temperature", text, 0, L.max_temperature),
@@ -148,7 +146,8 @@ export function openLink(app, ui, selectTab, run, actions) {
 // link is in the box either way). A blank seed drew one: the link carries the seed that made what is shown.
 export function copyLink(app, ui) {
   const tab = document.querySelector("[role=tab][aria-selected=true]").id.replace(/^tab-/, "");
-  const used = { playground: "#seed-used", "side-by-side": "#compare-seed", sampler: "#sampler-seed" }[tab];
+  const used = { playground: "#seed-used", "side-by-side": "#compare-seed", sampler: "#sampler-seed",
+    "whole-texts": "#whole-seed" }[tab];
   const seed = $("#seed").value.trim() || (used ? $(used).value : "");
   const values = { prompt: cutPrompt($("#prompt").value, app.settings.limits.max_prompt_chars), seed: seed || null, tab };
   if (tab === "playground") Object.assign(values, { t: ui.temperature.read(), n: ui.newTokens.read(), eos: 0 });

@@ -6,6 +6,7 @@ import { Tokenizer } from "./tokenizer.js";
 import { setupLessons } from "./lessons.js";
 import { copyLink, openLink } from "./link.js";
 import { setupSampler } from "./sampler-tab.js";
+import { setupWholeTexts, wholeTexts } from "./wholetext.js";
 import { Words } from "./text.js";
 import { compare, explainWord, inspectWord, preset, showDistribution, sliders, write } from "./views.js";
 
@@ -136,7 +137,8 @@ async function boot() {
   $("#show").addEventListener("click", () => run(() => showDistribution(app, ui)));
   $("#plot-temperatures").addEventListener("change", () => run(() => showDistribution(app, ui)));
   const select = setupTabs(() => run(() => showDistribution(app, ui)));
-  buttons.push(...setupSampler(app, run), ...setupLessons(app, ui, run, select)); // the runner turns these off too
+  buttons.push(...setupSampler(app, run), ...setupWholeTexts(app, run), ...setupLessons(app, ui, run, select)); // the runner
+  // turns these off too
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
   for (const e of ["click", "keydown"]) {
     for (const box of ["#story", "#columns"]) $(box).addEventListener(e, (event) => inspectWord(app, event));
@@ -159,7 +161,7 @@ async function boot() {
   app.ready = true;
   document.body.dataset.ready = "true";
   await openLink(app, ui, select, run, { playground: () => write(app, ui), "side-by-side": () => compare(app, ui),
-    sampler: () => app.sampler.start(), how: () => showDistribution(app, ui) });
+    sampler: () => app.sampler.start(), how: () => showDistribution(app, ui), "whole-texts": () => wholeTexts(app) });
 }
 
 boot().catch((e) => {

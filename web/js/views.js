@@ -17,7 +17,7 @@ export function readSharedPrompt(app) {
   return prompt;
 }
 
-function readShared(app) {
+export function readShared(app) {
   const prompt = readSharedPrompt(app);
   return { prompt, seed: readSeed($("#seed").value, app.settings.limits.max_seed) };
 }

@@ -1,0 +1,129 @@
+// How the Whole texts tab shows its results (page_wholetext_view.py): the measures against temperature (an SVG
+// panel per measure: the line through the samples' average, the grey band their middle half), the same numbers
+// as a table, and the texts with the copied words highlighted. No model here.
+
+import { $, escape, fill } from "./controls.js";
+import { perplexity } from "./textstats.js";
+
+export class TemperatureStats {
+  constructor(temperature, samples) {
+    Object.assign(this, { temperature, samples });
+  }
+
+  values(name) {
+    return this.samples.map((s) => s[name]).filter((v) => v !== null && v !== undefined && !Number.isNaN(v));
+  }
+
+  mean(name) {
+    if (name === "perplexity") return this.perplexity;
+    const values = this.values(name);
+    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+  }
+
+  get perplexity() { // over all the samples' tokens together, so a short sample weighs less
+    return perplexity(this.samples.flatMap((s) => s.probs));
+  }
+}
+
+// Python's round() and f"{x:.nf}": ties (an exact half) go to the even neighbour, not up as toFixed does.
+const pyRound = (x) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
+const fixed = (x, digits) => (pyRound(x * 10 ** digits) / 10 ** digits).toFixed(digits);
+const name = (t) => (t === 0 ? "0 (greedy)" : String(t));
+
+export function showResults(app, stats, withCopies) {
+  const S = app.settings.whole_texts;
+  const panels = withCopies ? S.panels : S.panels.slice(0, 3);
+  $("#whole-title").textContent = S.title;
+  $("#whole-plot").innerHTML = panels.map((p) => panelSvg(p, stats, app.settings.temperature_colours)).join("");
+  const pct = (x) => (Number.isNaN(x) ? "" : fixed(100 * x, 1));
+  fill($("#whole-table"), withCopies ? S.headers : S.headers.slice(0, -1), stats.map((s) => [String(s.temperature), pct(s.mean("distinct2")),
+    pct(s.mean("distinct3")), pct(s.mean("repeated")), Number.isNaN(s.perplexity) ? "" : fixed(s.perplexity, 1),
+    ...(withCopies ? [pct(s.mean("copy_share"))] : [])]));
+  $("#whole-texts-html").innerHTML = (withCopies ? S.legend : S.legend_no_index) + stats.map((s) => section(s, withCopies, S)).join("");
+}
+
+// ------------------------------------------------------------------------------------------ the texts
+function section(s, withCopies, S) {
+  const facts = [`${fixed(100 * s.mean("distinct2"), 0)}% new word pairs`, `${fixed(100 * s.mean("repeated"), 0)}% repeated phrases`,
+    `perplexity ${fixed(s.perplexity, 1)}`, ...(withCopies ? [`${fixed(100 * s.mean("copy_share"), 0)}% copied phrases`] : [])];
+  const texts = s.samples.map((x) => sampleHtml(x, S.copied_style));
+  const more = texts.length > S.shown_samples
+    ? `<details><summary>${texts.length - S.shown_samples} more texts at this temperature</summary>` +
+      `${texts.slice(S.shown_samples).join("")}</details>` : "";
+  return `<section class="whole-texts-at"><h4>T = ${escape(name(s.temperature))}: ${escape(facts.join(" · "))}</h4>` +
+    `${texts.slice(0, S.shown_samples).join("")}${more}</section>`;
+}
+
+// page_wholetext_view.sample_html: the prompt in grey, then the new words, each run of copied ones in one <mark>
+// (its leading space outside; a paragraph break is never marked).
+function sampleHtml(sample, style) {
+  const copied = sample.copied ?? sample.pieces.map(() => false);
+  let body = "";
+  let run = [];
+  const close = () => {
+    const text = run.join("");
+    const lead = text.slice(0, text.length - text.trimStart().length);
+    if (run.length) body += `${escape(lead)}<mark style="${style}">${escape(text.slice(lead.length))}</mark>`;
+    run = [];
+  };
+  sample.pieces.forEach((piece, i) => {
+    if (copied[i] && !/^:?\s*$/.test(piece)) return run.push(piece);
+    close();
+    body += escape(piece);
+  });
+  close();
+  return `<p class="whole-text" style="white-space:normal"><span style="opacity:.7">${escape(sample.prompt)}</span>` +
+    `${body.replaceAll("\n", "<br>")}</p>`;
+}
+
+// ------------------------------------------------------------------------------------------ the plot
+const W = 320, H = 250, L = 58, R = 12, T = 34, B = 44; // one panel's box and margins, in SVG units
+
+function band(s, key) { // the middle half of the samples: their 25th and 75th percentiles, as _band picks them
+  const v = s.values(key).sort((a, b) => a - b);
+  return v.length ? [v[pyRound(0.25 * (v.length - 1))], v[pyRound(0.75 * (v.length - 1))]] : [NaN, NaN];
+}
+
+function scales(stats, log, ys) {
+  const ts = stats.map((s) => s.temperature);
+  const [t0, t1] = [Math.min(...ts), Math.max(...ts)];
+  const pad = t1 > t0 ? (t1 - t0) * 0.06 : 0.5;
+  const x = (t) => L + ((t - t0 + pad) / (t1 - t0 + 2 * pad)) * (W - L - R);
+  const finite = ys.filter((v) => v > 0 && Number.isFinite(v));
+  const [lo, hi] = log ? [Math.log10(Math.min(...finite, 10) / 1.3), Math.log10(Math.max(...finite, 10) * 1.3)] : [-0.03, 1.03];
+  const y = (v) => T + (1 - ((log ? Math.log10(v) : v) - lo) / (hi - lo)) * (H - T - B);
+  const steps = hi - lo > 2 ? [1] : [1, 2, 5]; // over two decades, the powers of ten alone
+  const ticks = log ? [0, 1, 2, 3, 4, 5, 6].flatMap((e) => steps.map((m) => m * 10 ** e))
+    .filter((v) => Math.log10(v) >= lo && Math.log10(v) <= hi) : [0, 0.25, 0.5, 0.75, 1];
+  return { x, y, ticks, ts, label: log ? String : (v) => `${Math.round(100 * v)}%` };
+}
+
+function panelSvg(panel, stats, colours) {
+  const log = panel.series[0].name === "perplexity";
+  const lines = panel.series.map((series) => ({ ...series, ys: stats.map((s) => s.mean(series.name)) }));
+  const sc = scales(stats, log, lines.flatMap((l) => l.ys));
+  const xy = (t, v) => `${sc.x(t).toFixed(1)},${sc.y(v).toFixed(1)}`;
+  let body = sc.ticks.map((v) => `<line class="grid" x1="${L}" x2="${W - R}" y1="${sc.y(v).toFixed(1)}" y2="${sc.y(v).toFixed(1)}"/>` +
+    `<text class="tick" x="${L - 6}" y="${(sc.y(v) + 4).toFixed(1)}" text-anchor="end">${sc.label(v)}</text>`).join("");
+  body += sc.ts.map((t) => `<text class="tick" x="${sc.x(t).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${t}</text>`).join("");
+  for (const line of lines) {
+    const ok = stats.map((s, i) => [s.temperature, line.ys[i], s]).filter(([, v]) => Number.isFinite(v) && (!log || v > 0));
+    if (!log) {
+      const bands = ok.map(([t, , s]) => [t, band(s, line.name)]);
+      const edge = [...bands.map(([t, [low]]) => xy(t, low)), ...bands.reverse().map(([t, [, high]]) => xy(t, high))];
+      body += `<polygon class="band" points="${edge.join(" ")}"/>`;
+    }
+    body += `<polyline class="line${line.label === "pairs" ? " dashed" : ""}" points="${ok.map(([t, v]) => xy(t, v)).join(" ")}"/>`;
+    body += ok.map(([t, v]) => `<circle r="6" cx="${sc.x(t).toFixed(1)}" cy="${sc.y(v).toFixed(1)}" fill="${colours[String(t)] ?? "#888"}" ` +
+      `data-series="${line.name}" data-t="${t}" data-v="${v}"><title>T = ${t}: ${log ? v.toFixed(1) : `${(100 * v).toFixed(0)}%`}</title></circle>`).join("");
+  }
+  const below = (i) => H - B - 14 - 18 * (lines.length - 1 - i); // bottom right: hot texts' variety is near 100%
+  const legend = lines.some((l) => l.label) ? lines.map((l, i) => `<line class="line${l.label === "pairs" ? " dashed" : ""}" ` +
+    `x1="${W - R - 92}" x2="${W - R - 66}" y1="${below(i)}" y2="${below(i)}"/>` +
+    `<text class="tick" x="${W - R - 60}" y="${below(i) + 5}">${escape(l.label)}</text>`).join("") : "";
+  const said = lines.map((l) => `${l.label ?? panel.title}: ${stats.map((s, i) => `T ${s.temperature} ${log ? fixed(l.ys[i], 1) : `${fixed(100 * l.ys[i], 0)}%`}`).join(", ")}`);
+  return `<svg class="whole-panel" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escape(`${panel.title}. ${said.join("; ")}`)}">` +
+    `<text class="title" x="4" y="18">${escape(panel.title)}</text>${body}${legend}` +
+    `<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">temperature</text>` +
+    `<text class="axis" transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${escape(panel.ylabel)}</text></svg>`;
+}

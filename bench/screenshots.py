@@ -147,9 +147,20 @@ def static_sampler(page) -> None:
     page.evaluate("document.querySelector('#sampler-buttons').scrollIntoView({block: 'start'})")
 
 
+def static_whole_texts(page) -> None:
+    """The static page's Whole texts tab on its defaults: 120 texts written in the browser, measured."""
+    page.fill("#prompt", PROMPT)
+    page.fill("#seed", SEED)
+    page.click("#tab-whole-texts")
+    page.click("#whole-button")
+    page.wait_for_function("window.lmPage.whole !== undefined", timeout=120_000)
+    page.evaluate("document.querySelector('#whole-status').scrollIntoView({block: 'start'})")
+
+
 STATIC_SHOTS = [  # file, viewport, what to do: the free static page (web/)
     ("screenshot-static.png", {"width": 1280, "height": 900}, static_inspect),
     ("screenshot-static-phone.png", {"width": 375, "height": 800}, static_sampler),
+    ("screenshot-static-whole-texts.png", {"width": 1280, "height": 1100}, static_whole_texts),
 ]
 
 
@@ -192,17 +203,19 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default=str(ROOT / "assets" / "oz-lstm"), help="model folder or Hub repo id")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the pictures (default: docs/)")
     parser.add_argument("--start-timeout", type=float, default=120, help="seconds to wait for the server")
+    parser.add_argument("--static-only", action="store_true", help="only the static page's pictures")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    proc, url, _ = start_server(args.model, free_port(), args.start_timeout)
+    proc, url, _ = (None, None, None) if args.static_only else start_server(args.model, free_port(), args.start_timeout)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             stories = [(name, viewport, lambda page, on=presentation: write_story(page, on))
                        for name, viewport, presentation in SHOTS]
-            shoot(browser, url, stories + MODE_SHOTS, args.out)
+            if proc:
+                shoot(browser, url, stories + MODE_SHOTS, args.out)
             with tempfile.TemporaryDirectory() as folder:
                 static_url, server = static_space(args.model, Path(folder) / "space")
                 try:
@@ -211,7 +224,8 @@ def main(argv=None) -> None:
                     server.shutdown()
             browser.close()
     finally:
-        stop_server(proc, 30)
+        if proc:
+            stop_server(proc, 30)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ function sampleHtml(sample, style) {
 }
 
 // ------------------------------------------------------------------------------------------ the plot
-const W = 320, H = 250, L = 58, R = 12, T = 34, B = 44; // one panel's box and margins, in SVG units
+const W = 320, H = 250, L = 66, R = 12, T = 34, B = 44; // one panel's box and margins, in SVG units
 
 function band(s, key) { // the middle half of the samples: their 25th and 75th percentiles, as _band picks them
   const v = s.values(key).sort((a, b) => a - b);

@@ -80,6 +80,7 @@ def page_settings(info: dict) -> dict:
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
+    import page_actions
     import page_format
     import page_wholetext
 
@@ -97,6 +98,7 @@ def page_settings(info: dict) -> dict:
     settings["notebook_temperatures"] = list(lm.NOTEBOOK_TEMPERATURES)
     settings["lessons"], settings["quiz"] = lesson_settings(md)
     settings["whole_texts"] = page_wholetext.page_settings(md.render)
+    settings["messages"] = page_actions.NOTHING_WRITTEN
     return settings
 
 

@@ -35,6 +35,10 @@ WRITERS = env_number("WRITERS", 64)  # Write requests served at once, as rows of
 # Chromium's main thread busy for most of the stream, and on a loaded machine the page fell behind the server.
 # 0.1 s halves that and still shows words at 10 updates a second (bench/bench_stream.py).
 STREAM_INTERVAL = env_number("STREAM_INTERVAL", 0.1, float)
+NOTHING_WRITTEN = {  # why a Write shows only the prompt (both pages: export.py)
+    "no_tokens": "Max new tokens is 0, so only the prompt is shown.",
+    "paragraph_ended": "The first word drawn was the end of the paragraph, and Stop at the end of the paragraph is "
+                       "on, so only the prompt is shown. Try another seed, or turn it off."}
 GPU_SECONDS = gpu_seconds(MAX_NEW_TOKENS)  # ZeroGPU only: what one call may take, at most MAX_NEW_TOKENS steps
 
 def read_word_index(word, count: int) -> int:
@@ -122,11 +126,8 @@ class Actions:
     def _nothing_to_write(story, max_new_tokens):
         """The prompt alone, and why: a Write that drew no word still shows what was typed (a generator that
         yields nothing would leave the page's story as Gradio's None)."""
-        if max_new_tokens == 0:
-            gr.Info("Max new tokens is 0, so only the prompt is shown.")
-        else:  # stop_at_eos, and the first word drawn was the end of the paragraph
-            gr.Info("The first word drawn was the end of the paragraph, and Stop at the end of the paragraph is on, "
-                    "so only the prompt is shown. Try another seed, or turn it off.")
+        # (else: stop_at_eos, and the first word drawn was the end of the paragraph)
+        gr.Info(NOTHING_WRITTEN["no_tokens" if max_new_tokens == 0 else "paragraph_ended"])
         return story.update([])
 
     @gpu(duration=GPU_SECONDS)  # four rows, one batched step each

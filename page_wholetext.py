@@ -92,8 +92,7 @@ def wholetext_tab(whole: WholeTexts, prompt, seed) -> None:
                            label="New tokens per text", elem_id="whole-tokens")
         go = gr.Button("Write and measure", variant="primary", scale=1, elem_id="whole-button")
     if not whole.with_copies:
-        gr.Markdown(NO_INDEX,
-                    elem_id="whole-no-index")
+        gr.Markdown(NO_INDEX, elem_id="whole-no-index")
     plot = gr.Plot(label="Measures against temperature", show_label=False, elem_id="whole-plot")
     headers, _ = view.stats_table([], whole.with_copies)
     table = gr.Dataframe(headers=headers, interactive=False, wrap=True, label="The plot as numbers (averages)",

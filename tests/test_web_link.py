@@ -84,23 +84,22 @@ def test_copy_link_makes_the_gradio_pages_link(context, url):
 
 def test_a_bad_link_is_named_in_the_gradio_pages_words(context, url):
     long_prompt = "the lion ran " * 100  # 1,300 characters
-    query = {"t": "9", "k": "lots", "seed": "x7", "pt": "0.3", "n": "12", "tab": "quiz", "prompt": long_prompt}
-    page = _open(context, url, "?" + "&".join(f"{k}={v.replace(' ', '%20')}" for k, v in query.items()) +
-                 "&eos=1&zzz=1")
+    query = {"t": "9", "k": "lots", "seed": "x7", "pt": "0.3", "n": "12", "tab": "quiz", "eos": "maybe",
+             "prompt": long_prompt}
+    page = _open(context, url, "?" + "&".join(f"{k}={v.replace(' ', '%20')}" for k, v in query.items()) + "&zzz=1")
     message = page.inner_text("#message")
     _, expected = read_link(query)
-    assert len(expected) == 6 and all(problem in message for problem in expected), message
-    assert "Link parameter eos: this page has no" in message and "zzz" not in message
+    assert len(expected) == 7 and all(problem in message for problem in expected), message
+    assert "zzz" not in message
     assert page.input_value("#prompt") == cut_prompt(long_prompt, 1000)
     assert page.input_value("#temperature") == "0.8" and page.input_value("#new-tokens") == "12"  # n was good
     assert len(lm.tokenize(page.eval_on_selector("#story", "e => e.textContent"))) > 12  # it wrote, on the defaults
 
 
 def test_each_bad_value_reads_as_on_the_gradio_page(context, url):
-    """tests/test_link.py's bad values through the page's own reader: read_link's message, word for word
-    (but for the Gradio page's "stop at the end of the paragraph", which this page lacks)."""
+    """tests/test_link.py's bad values through the page's own reader: read_link's message, word for word."""
     page = _open(context, url)
-    shared = [(param, raw) for param, raw, _ in BAD if param != "eos"]
+    shared = [(param, raw) for param, raw, _ in BAD]
     got = page.evaluate("""async (queries) => {
         const { readLink } = await import("./js/link.js");
         return queries.map((q) => readLink(q, window.lmPage.settings).problems);

@@ -1,7 +1,7 @@
 // lm.generation in JavaScript: read the prompt once after <eos>, then one token per step carrying the state.
 // No DOM here: page.js shows what these yield.
 
-import { Story } from "./text.js";
+import { EOS, Story } from "./text.js";
 import { stepOf } from "./inspect.js";
 import { Rng, argmax, distribution, draw, entropyBits } from "./sampler.js";
 
@@ -29,9 +29,11 @@ export function drawStep(words, logits, u, temperature, topK, topP, position) {
   return stepOf(words, logits, x, probs, u, id, temperature, position);
 }
 
-// Like lm.stream(..., stop_at_eos=False): yields {token, prob, rank, text (its piece), story (the text so far),
-// step (the draw: inspect.js)}; prob is the model's own chance of the token (before temperature), rank its place.
-export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, temperature, topK = 0, topP = 1, seed }) {
+// Like lm.stream: yields {token, prob, rank, text (its piece), story (the text so far), step (the draw:
+// inspect.js)}; prob is the model's own chance of the token (before temperature), rank its place. With
+// `stopAtEos` it ends when the paragraph does (the <eos> drawn is not yielded).
+export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, temperature, topK = 0, topP = 1, seed,
+  stopAtEos = false }) {
   const start = await readPrompt(model, words, tokenizer, prompt);
   const rng = new Rng(seed);
   const story = new Story(prompt, start.tokens, words, tokenizer);
@@ -39,6 +41,7 @@ export async function* stream(model, words, tokenizer, prompt, { maxNewTokens, t
   for (let step = 0; step < maxNewTokens; step++) {
     const drawn = drawStep(words, logits, rng.uniform(), temperature, topK, topP, step); // kept: "inspect a word"
     const { token, modelProb: prob, rank } = drawn.drawn;
+    if (stopAtEos && token === EOS) break;
     yield { token, prob, rank, text: story.add(token), story: story.text, step: drawn };
     if (step === maxNewTokens - 1) break;
     ({ logits: [logits], state } = await model.step(words.encode([token]), state));

@@ -36,6 +36,7 @@ function fillLesson(app, ui, lesson, selectTab) {
     ui.topK.set(0);
     ui.topP.set(lesson.top_p);
     ui.newTokens.set(Math.min(lesson.new_tokens, app.settings.limits.max_new_tokens));
+    $("#stop-at-eos").checked = false; // as the Gradio page's lesson sets it
     if (lesson.top_p < 1 || "top_p" in lesson.try) $("#playground details").open = true;
     return () => write(app, ui);
   }

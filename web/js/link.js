@@ -11,8 +11,6 @@ import { $, showMessage } from "./controls.js";
 import { readSeed } from "./input.js";
 
 export const TABS = ["playground", "side-by-side", "sampler", "how", "whole-texts", "lessons", "model"]; // page_link.TABS
-const RUNS = { playground: "#write", "side-by-side": "#compare", sampler: "#sampler-start", how: "#show",
-  "whole-texts": "#whole-button" };
 const TAB_PARAMS = { playground: ["t", "k", "p", "n", "eos"], "side-by-side": ["ts", "n"], how: ["pt", "k", "p"],
   sampler: [], "whole-texts": [], lessons: [], model: [] }; // what a tab's run reads, besides the prompt and the seed
 const PARAMS = ["prompt", "seed", "tab", "t", "k", "p", "n", "eos", "ts", "pt"];
@@ -46,9 +44,11 @@ function checks(settings) {
     k: (text) => number("top-k", text, 0, L.max_top_k, true),
     p: (text) => number("top-p", text, L.min_top_p, 1),
     n: (text) => number("new tokens", text, 0, L.max_new_tokens, true),
-    eos: (text) => {
-      if (["0", "false", "no", "off"].includes(text.trim().toLowerCase())) return false;
-      throw new Error("this page has no \"stop at the end of the paragraph\": it writes every new token.");
+    eos: (text) => { // page_link._bool
+      const word = text.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(word)) return true;
+      if (["0", "false", "no", "off"].includes(word)) return false;
+      throw new Error(`eos must be 1 (stop at the end of the paragraph) or 0; got ${shown(text)}.`);
     },
     ts: (text) => {
       const parts = text.split(",").map((s) => s.trim());
@@ -138,6 +138,7 @@ export function openLink(app, ui, selectTab, run, actions) {
   for (const box of link.pt ? $("#plot-temperatures").querySelectorAll("input") : []) {
     box.checked = link.pt.includes(Number(box.value));
   }
+  if (link.eos !== undefined) $("#stop-at-eos").checked = link.eos;
   if (link.k > 0 || link.p < 1) $("#playground details").open = true;
   return run(async () => { await actions[tab]?.(); tell(); });
 }
@@ -150,7 +151,9 @@ export function copyLink(app, ui) {
     "whole-texts": "#whole-seed" }[tab];
   const seed = $("#seed").value.trim() || (used ? $(used).value : "");
   const values = { prompt: cutPrompt($("#prompt").value, app.settings.limits.max_prompt_chars), seed: seed || null, tab };
-  if (tab === "playground") Object.assign(values, { t: ui.temperature.read(), n: ui.newTokens.read(), eos: 0 });
+  if (tab === "playground") {
+    Object.assign(values, { t: ui.temperature.read(), n: ui.newTokens.read(), eos: $("#stop-at-eos").checked ? 1 : 0 });
+  }
   if (tab === "side-by-side") Object.assign(values, { ts: ui.columns.map((s) => s.read()), n: ui.compareTokens.read() });
   if (tab === "how") values.pt = [...$("#plot-temperatures").querySelectorAll("input:checked")].map((b) => Number(b.value));
   if (tab === "playground" || tab === "how") Object.assign(values, { k: ui.topK.read(), p: ui.topP.read() });

@@ -137,8 +137,8 @@ async function boot() {
   $("#show").addEventListener("click", () => run(() => showDistribution(app, ui)));
   $("#plot-temperatures").addEventListener("change", () => run(() => showDistribution(app, ui)));
   const select = setupTabs(() => run(() => showDistribution(app, ui)));
-  buttons.push(...setupSampler(app, run), ...setupWholeTexts(app, run), ...setupLessons(app, ui, run, select)); // the runner
-  // turns these off too
+  // the other tabs' buttons: the runner turns these off too while anything runs
+  buttons.push(...setupSampler(app, run), ...setupWholeTexts(app, run), ...setupLessons(app, ui, run, select));
   for (const e of ["mouseover", "click"]) $("#story").addEventListener(e, explainWord);
   for (const e of ["click", "keydown"]) {
     for (const box of ["#story", "#columns"]) $(box).addEventListener(e, (event) => inspectWord(app, event));

@@ -67,6 +67,7 @@ export async function write(app, ui) {
   const { prompt, seed } = readShared(app);
   const temperature = checkTemperature(ui.temperature.read());
   const [maxNewTokens, topK, topP] = [ui.newTokens.read(), ui.topK.read(), ui.topP.read()];
+  const stopAtEos = $("#stop-at-eos").checked;
   const story = $("#story");
   story.dataset.done = "false";
   story.textContent = prompt;
@@ -74,7 +75,8 @@ export async function write(app, ui) {
   $("#inspector").hidden = true;
   $("#seed-used").value = String(seed);
   const run = { tokens: 0, start: performance.now(), firstWordMs: null };
-  for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed })) {
+  for await (const item of stream(app.model, app.words, app.tokenizer, prompt, { maxNewTokens, temperature, topK, topP, seed,
+    stopAtEos })) {
     addPiece(story, item.text, item.step, app.settings, app.steps.push(item.step) - 1);
     run.tokens += 1;
     if (run.firstWordMs === null) run.firstWordMs = performance.now() - run.start;
@@ -82,7 +84,7 @@ export async function write(app, ui) {
   }
   run.totalMs = performance.now() - run.start;
   app.lastRun = run;
-  if (maxNewTokens === 0) showMessage("Max new tokens is 0, so only the prompt is shown.", "info");
+  if (run.tokens === 0) showMessage(app.settings.messages[maxNewTokens === 0 ? "no_tokens" : "paragraph_ended"], "info");
   story.dataset.done = "true";
 }
 

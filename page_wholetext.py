@@ -40,7 +40,7 @@ def page_settings(render) -> dict:
             "intro": render(INTRO), "no_index": render(NO_INDEX), "legend": view.legend(True),
             "legend_no_index": view.legend(False), "title": view.figure_title(SAMPLES), "panels": panels,
             "headers": view.stats_table([], True)[0], "shown_samples": view.SHOWN_SAMPLES,
-            "copied_style": view.COPIED_STYLE}
+            "copied_style": view.COPIED_STYLE, "text_style": view.TEXT_STYLE}
 
 
 class WholeTexts:

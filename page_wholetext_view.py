@@ -13,6 +13,8 @@ from page_plots import FONT, temperature_colour
 
 COPIED_STYLE = "background:#fde68a;color:#1f2937;border-radius:3px;padding:0 1px"  # inline: no style.css change
 SHOWN_SAMPLES = 3  # texts shown open per temperature; the rest behind "more"
+# One text per bar-edged block: a text's own paragraph breaks stay inside it, so where one ends is plain.
+TEXT_STYLE = "white-space:normal;border-left:3px solid #d1d5db;padding-left:10px;margin:16px 0"
 
 
 @dataclass
@@ -162,7 +164,7 @@ def sample_html(sample: Sample) -> str:
     pieces = gen.pieces()
     copied = sample.copied or [False] * len(pieces)
     body = _runs(pieces, copied).replace("\n", "<br>")
-    return (f'<p class="whole-text" style="white-space:normal"><span style="opacity:.7">{html.escape(gen.prompt)}'
+    return (f'<p class="whole-text" style="{TEXT_STYLE}"><span style="opacity:.7">{html.escape(gen.prompt)}'
             f"</span>{body}</p>")
 
 

@@ -46,7 +46,7 @@ export function showResults(app, stats, withCopies) {
 function section(s, withCopies, S) {
   const facts = [`${fixed(100 * s.mean("distinct2"), 0)}% new word pairs`, `${fixed(100 * s.mean("repeated"), 0)}% repeated phrases`,
     `perplexity ${fixed(s.perplexity, 1)}`, ...(withCopies ? [`${fixed(100 * s.mean("copy_share"), 0)}% copied phrases`] : [])];
-  const texts = s.samples.map((x) => sampleHtml(x, S.copied_style));
+  const texts = s.samples.map((x) => sampleHtml(x, S));
   const more = texts.length > S.shown_samples
     ? `<details><summary>${texts.length - S.shown_samples} more texts at this temperature</summary>` +
       `${texts.slice(S.shown_samples).join("")}</details>` : "";
@@ -56,7 +56,8 @@ function section(s, withCopies, S) {
 
 // page_wholetext_view.sample_html: the prompt in grey, then the new words, each run of copied ones in one <mark>
 // (its leading space outside; a paragraph break is never marked).
-function sampleHtml(sample, style) {
+function sampleHtml(sample, S) {
+  const style = S.copied_style;
   const copied = sample.copied ?? sample.pieces.map(() => false);
   let body = "";
   let run = [];
@@ -72,7 +73,7 @@ function sampleHtml(sample, style) {
     body += escape(piece);
   });
   close();
-  return `<p class="whole-text" style="white-space:normal"><span style="opacity:.7">${escape(sample.prompt)}</span>` +
+  return `<p class="whole-text" style="${S.text_style}"><span style="opacity:.7">${escape(sample.prompt)}</span>` +
     `${body.replaceAll("\n", "<br>")}</p>`;
 }
 

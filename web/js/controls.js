@@ -146,6 +146,15 @@ export function breathe(everyMs = 16) {
   });
 }
 
+// A checkbox per temperature of `choices` in `box` (a fieldset), "0 (greedy)" for 0, those in `checked` ticked.
+export function temperatureBoxes(box, choices, checked) {
+  for (const t of choices) {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="checkbox" value="${t}"${checked.includes(t) ? " checked" : ""}> ${t === 0 ? "0 (greedy)" : String(t)}`;
+    box.append(label);
+  }
+}
+
 export function fill(table, headers, rows) {
   if (headers) table.tHead.innerHTML = "<tr>" + headers.map((h) => `<th>${escape(h)}</th>`).join("") + "</tr>";
   table.tBodies[0].innerHTML = rows.map((r) => "<tr>" + r.map((c) => `<td>${escape(String(c))}</td>`).join("") + "</tr>").join("");

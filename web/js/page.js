@@ -1,6 +1,6 @@
 // The static page: load the exported model (model/), build the controls from model/settings.json, wire the tabs.
 
-import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage } from "./controls.js";
+import { $, Slider, clearMessage, legendHtml, paletteCss, runner, showMessage, temperatureBoxes } from "./controls.js";
 import { StepModel } from "./model.js";
 import { Tokenizer } from "./tokenizer.js";
 import { setupLessons } from "./lessons.js";
@@ -86,13 +86,8 @@ function setupShared(settings) {
   $("#colour-by").addEventListener("change", (e) => { document.documentElement.dataset.colourBy = e.target.value; });
   $("#preset-line").textContent = "The same prompt and seed at eleven temperatures, from very cold to beyond hot: " +
     settings.notebook_temperatures.join(", ") + ".";
-  const box = $("#plot-temperatures");
-  for (const t of settings.plot_temperature_choices.filter((t) => t <= settings.limits.max_temperature)) {
-    const label = document.createElement("label");
-    const checked = settings.default_plot_temperatures.includes(t) ? " checked" : "";
-    label.innerHTML = `<input type="checkbox" value="${t}"${checked}> ${t === 0 ? "0 (greedy)" : String(t)}`;
-    box.append(label);
-  }
+  temperatureBoxes($("#plot-temperatures"), settings.plot_temperature_choices.filter((t) => t <= settings.limits.max_temperature),
+    settings.default_plot_temperatures);
 }
 
 // The tabs; returns select(id), which opens a tab as a lesson does (without the How tab's own action).

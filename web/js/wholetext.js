@@ -2,7 +2,7 @@
 // of one batched sweep (sample i uses seed + i at every temperature, as lm.sweep with `seeds`: the same seed gives
 // the same texts), each measured on its new tokens (textstats.js, ngrams.js), then shown (wholetext-view.js).
 
-import { $, Slider, breathe } from "./controls.js";
+import { $, Slider, breathe, temperatureBoxes } from "./controls.js";
 import { readPrompt as feedPrompt, masked } from "./generate.js";
 import { UserError } from "./input.js";
 import { NgramIndex } from "./ngrams.js";
@@ -17,13 +17,7 @@ export function setupWholeTexts(app, run) {
   const S = app.settings.whole_texts;
   $("#whole-intro").innerHTML = S.intro;
   if (!app.manifest.files.ngrams) Object.assign($("#whole-no-index"), { innerHTML: S.no_index, hidden: false });
-  const box = $("#whole-temperatures");
-  for (const t of S.temperature_choices) {
-    const label = document.createElement("label");
-    const checked = S.default_temperatures.includes(t) ? " checked" : "";
-    label.innerHTML = `<input type="checkbox" value="${t}"${checked}> ${t === 0 ? "0 (greedy)" : String(t)}`;
-    box.append(label);
-  }
+  temperatureBoxes($("#whole-temperatures"), S.temperature_choices, S.default_temperatures);
   app.wholeTokens = new Slider($('[data-slider="whole-tokens"]'), { label: "New tokens per text", min: 4,
     max: S.max_tokens, step: 1, whole: true, value: S.default_tokens });
   $("#whole-button").addEventListener("click", () => run(() => wholeTexts(app)));

@@ -33,14 +33,17 @@ def chromium(playwright):
 
 
 def small_text(page, min_px: float, root: str = ".gradio-container .contain") -> list[str]:
-    """Visible text inside `root` (words, and what inputs hold) set smaller than `min_px`: [] when all is larger."""
+    """Visible text inside `root` (words, and what inputs hold) set smaller than `min_px`: [] when all is larger.
+    Text in an SVG counts at the size it is drawn: its font size times the drawing's scale."""
     return page.evaluate("""async ([min, selector]) => {
         const transitions = document.getAnimations().filter((a) => a instanceof CSSTransition);
         await Promise.all(transitions.map((a) => a.finished));  // sizes after their transitions (which all end)
         const root = document.querySelector(selector), small = [];
         const shown = (el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
             return r.width > 0 && r.height > 0 && s.visibility !== "hidden"; };
-        const size = (el) => parseFloat(getComputedStyle(el).fontSize);
+        const scale = (el) => { const m = el instanceof SVGGraphicsElement && el.getScreenCTM();
+            return m ? Math.hypot(m.a, m.b) : 1; };  // rotated text too
+        const size = (el) => Math.round(10 * parseFloat(getComputedStyle(el).fontSize) * scale(el)) / 10;
         const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node; node = walker.nextNode()) {
             const el = node.parentElement;

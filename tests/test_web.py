@@ -186,11 +186,17 @@ def test_presentation_mode_makes_all_of_the_page_large(browser, url):
     assert size() >= 1.4 * before
     assert small_text(page, 18, "body") == []
     assert page.locator("#story").bounding_box()["width"] > 1600  # the whole width of the screen
-    for tab in ("Side by side", "Be the sampler", "How temperature works", "Lessons"):
+    for tab in ("Side by side", "Be the sampler", "How temperature works", "Whole texts", "Lessons"):
         page.get_by_role("tab", name=tab).click()
         if tab == "Be the sampler":  # its last roll and the next word's bars
             page.click("#sampler-roll")
             page.wait_for_selector("#sampler-draw .strip")
+        if tab == "Whole texts":  # its plot, table and texts, on a short run
+            for box in page.query_selector_all("#whole-temperatures input"):
+                box.set_checked(box.get_attribute("value") in ("0.25", "2"))
+            page.fill("#whole-tokens", "6")
+            page.click("#whole-button")
+            page.wait_for_function("window.lmPage.whole !== undefined")
         page.wait_for_timeout(300)
         assert small_text(page, 18, "body") == [], (tab, small_text(page, 18, "body"))
     page.uncheck("#presentation input")

@@ -32,17 +32,23 @@ export async function wholeTexts(app) {
   if (temps.length === 0) throw new UserError("Choose at least one temperature.");
   const { prompt, seed } = readShared(app);
   const maxNewTokens = app.wholeTokens.read();
-  $("#whole-seed").value = String(seed);
   const rows = temps.flatMap((t) => Array.from({ length: S.samples }, (_, j) => ({ temperature: t, seed: seed + j })));
   const status = $("#whole-status");
   const started = performance.now();
-  const texts = await writeTexts(app, prompt, rows, maxNewTokens, (n) => {
-    status.textContent = `Writing ${rows.length} texts in this browser: word ${n} of ${maxNewTokens}…`;
-  });
+  $("#whole-results").classList.add("stale"); // the last run's results, faded until these replace them
+  let texts;
+  try {
+    texts = await writeTexts(app, prompt, rows, maxNewTokens, (n) => {
+      status.textContent = `Writing ${rows.length} texts in this browser: word ${n} of ${maxNewTokens}…`;
+    });
+  } finally {
+    $("#whole-results").classList.remove("stale");
+  }
   const index = await ngramIndex(app);
   const samples = texts.map((text) => measure(text, app.words, index));
   const stats = temps.map((t, i) => new TemperatureStats(t, samples.slice(i * S.samples, (i + 1) * S.samples)));
   showResults(app, stats, index !== null);
+  $("#whole-seed").value = String(seed);
   const seconds = (performance.now() - started) / 1000;
   status.textContent = `${rows.length} texts of ${maxNewTokens} new tokens, written in this browser in ${seconds.toFixed(1)} s.`;
   app.whole = { prompt, seed, maxNewTokens, texts: samples, ms: 1000 * seconds }; // for the tests and the bench

@@ -227,10 +227,11 @@ def build_demo(model, vocab, info: dict | None = None, ngrams=None) -> gr.Blocks
             with gr.Tab("How temperature works", id="how") as how:
                 controls |= how_tab(actions, prompt, how, (controls["top_k"], controls["top_p"]))
             with gr.Tab("Whole texts", id="whole-texts"):
-                wholetext_tab(WholeTexts(model, vocab, ngrams), prompt, seed)
+                whole_texts = wholetext_tab(WholeTexts(model, vocab, ngrams), prompt, seed)
             with gr.Tab("Lessons", id="lessons"):
                 lessons_tab(actions, {"prompt": prompt, "seed": seed, "tabs": tabs, "lesson_box": box,
-                                      "playground": playground, "side_by_side": side_by_side})
+                                      "playground": playground, "side_by_side": side_by_side,
+                                      "whole_texts": whole_texts})
             with gr.Tab("Model", id="model"):
                 model_tab(info)
         with gr.Row(equal_height=True, elem_id="link-row"):  # after the tabs: on a phone, Write comes first

@@ -11,7 +11,8 @@ from pathlib import Path
 from page_format import LIMITS
 
 LESSONS_FILE = Path(__file__).resolve().parent / "assets" / "page" / "lessons.json"
-TAB_TEMPERATURES = {"playground": 1, "side-by-side": 4}  # the tabs a lesson can run, and the temperatures each takes
+# The tabs a lesson can run, and how many temperatures each takes (fewest, most): Whole texts, any of its choices.
+TAB_TEMPERATURES = {"playground": (1, 1), "side-by-side": (4, 4), "whole-texts": (1, 8)}
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Lesson:
     prompt: str
     seed: int
     new_tokens: int
-    temperatures: tuple[float, ...]  # one for the Playground, four for Side by side
+    temperatures: tuple[float, ...]  # one for the Playground, four for Side by side, those to measure in Whole texts
     notice: str  # "what to notice", markdown: what both pages show
     top_p: float = 1.0  # 1 = off
     try_next: dict = field(default_factory=dict)  # what the notice asks the student to change next ("try")
@@ -62,8 +63,9 @@ def _lesson(raw: dict, n: int) -> Lesson:
            where, "needs a non-empty id, title, prompt and notice")
     _check(raw.get("tab") in TAB_TEMPERATURES, where, f"tab must be one of {sorted(TAB_TEMPERATURES)}")
     temps = raw.get("temperatures")
-    _check(isinstance(temps, list) and len(temps) == TAB_TEMPERATURES[raw["tab"]], where,
-           f"the {raw['tab']} tab takes {TAB_TEMPERATURES[raw['tab']]} temperature(s)")
+    low, high = TAB_TEMPERATURES[raw["tab"]]
+    _check(isinstance(temps, list) and low <= len(temps) <= high, where,
+           f"the {raw['tab']} tab takes {low if low == high else f'{low} to {high}'} temperature(s)")
     _check(all(isinstance(t, (int, float)) and 0 <= t <= LIMITS["max_temperature"] for t in temps), where,
            f"temperatures must be from 0 to {LIMITS['max_temperature']:g}")
     _check(isinstance(raw.get("seed"), int) and 0 <= raw["seed"] <= LIMITS["max_seed"], where,

@@ -1,8 +1,8 @@
-"""The Lessons tab: five one-click lessons and a "Guess the temperature" quiz.
+"""The Lessons tab: six one-click lessons and a "Guess the temperature" quiz.
 
 A lesson (assets/page/lessons.json, loaded and checked by lessons.py) fills the shared prompt and seed and
 its tab's controls, shows its "what to notice" above the tabs, switches to that tab and presses its button
-(Write or Compare), so the student sees what the notice talks about. The quiz writes ~40 words at a
+(Write, Compare, or Write and measure), so the student sees what the notice talks about. The quiz writes ~40 words at a
 temperature it keeps to itself (in a gr.State, which stays on the server: the browser never receives it)
 until the student guesses.
 
@@ -101,47 +101,52 @@ def lesson_box() -> dict:
     return {"box": box, "text": text}
 
 
-def _fill(n: int, lesson: Lesson, playground: dict, side: dict):
+def _fill(n: int, lesson: Lesson, side: dict):
     """What a lesson's button sets: the shared prompt and seed, the notice, the tab and that tab's controls
-    (the other tab's are left alone)."""
-    here = lesson.tab == "playground"
+    (the Playground's six, Side by side's five, Whole texts' two: the other tabs' are left alone)."""
 
     def fill():
         notice = lesson.headed(n, lesson.notice)
         shared = [lesson.prompt, str(lesson.seed), gr.Column(visible=True), notice, gr.Tabs(selected=lesson.tab)]
-        if here:
-            tab = [min(lesson.temperatures[0], MAX_TEMPERATURE), 0, lesson.top_p,
-                   min(lesson.new_tokens, MAX_NEW_TOKENS), False,
-                   gr.Accordion(open=True) if lesson.top_p < 1 or "top_p" in lesson.try_next else gr.skip()]
-            return *shared, *tab, *[gr.skip()] * (len(side["temperatures"]) + 1)
-        other = [gr.skip()] * 6
-        tab = [min(t, MAX_TEMPERATURE) for t in lesson.temperatures] + [min(lesson.new_tokens, MAX_NEW_TOKENS)]
-        return *shared, *other, *tab
+        playground, columns, whole = [gr.skip()] * 6, [gr.skip()] * (len(side["temperatures"]) + 1), [gr.skip()] * 2
+        if lesson.tab == "playground":
+            playground = [min(lesson.temperatures[0], MAX_TEMPERATURE), 0, lesson.top_p,
+                          min(lesson.new_tokens, MAX_NEW_TOKENS), False,
+                          gr.Accordion(open=True) if lesson.top_p < 1 or "top_p" in lesson.try_next else gr.skip()]
+        elif lesson.tab == "side-by-side":
+            columns = [min(t, MAX_TEMPERATURE) for t in lesson.temperatures] + [min(lesson.new_tokens, MAX_NEW_TOKENS)]
+        else:  # whole-texts (lessons.py checks the tab)
+            whole = [list(lesson.temperatures), lesson.new_tokens]
+        return *shared, *playground, *columns, *whole
 
     return fill
 
 
 def lessons_tab(actions: Actions, page: dict) -> None:
-    """The Lessons tab. `page` holds the shared prompt, seed, tabs and lesson box, and the Playground's and
-    Side by side's components (app.py's playground_tab and side_by_side_tab return them)."""
-    playground, side, box = page["playground"], page["side_by_side"], page["lesson_box"]
+    """The Lessons tab. `page` holds the shared prompt, seed, tabs and lesson box, and the Playground's, Side by
+    side's and Whole texts' components (app.py's playground_tab, side_by_side_tab and wholetext_tab return them)."""
+    playground, side, whole, box = page["playground"], page["side_by_side"], page["whole_texts"], page["lesson_box"]
     gr.Markdown("Each lesson sets the prompt, the seed and the sliders, opens the right tab and writes. "
                 "Read what to notice above the tabs, then try changing one thing yourself.")
     outputs = [page["prompt"], page["seed"], box["box"], box["text"], page["tabs"],
                playground["temperature"], playground["top_k"], playground["top_p"], playground["new_tokens"],
-               playground["stop_at_eos"], playground["cut"], *side["temperatures"], side["compare_tokens"]]
-    with gr.Row(equal_height=True, elem_id="lesson-list"):  # five in a row on a laptop; on a phone, one under the other
+               playground["stop_at_eos"], playground["cut"], *side["temperatures"], side["compare_tokens"],
+               whole["whole_temperatures"], whole["whole_tokens"]]
+    with gr.Row(equal_height=True, elem_id="lesson-list"):  # three a row on a laptop; on a phone, one under the other
         for n, item in enumerate(LESSONS, 1):
-            button = gr.Button(f"{n}. {item.title}", min_width=220, elem_id=f"lesson-{n}")
-            chosen = button.click(_fill(n, item, playground, side), outputs=outputs, api_visibility="private",
+            button = gr.Button(f"{n}. {item.title}", min_width=350, elem_id=f"lesson-{n}")
+            chosen = button.click(_fill(n, item, side), outputs=outputs, api_visibility="private",
                                   queue=False)
             if item.tab == "playground":
                 chosen.then(actions.generate, inputs=playground["write_inputs"], outputs=playground["write_outputs"],
                             api_visibility="private", show_progress="minimal", concurrency_limit=WRITERS,
                             concurrency_id="write")
-            else:
+            elif item.tab == "side-by-side":
                 chosen.then(actions.compare, inputs=side["compare_inputs"], outputs=side["compare_outputs"],
                             api_visibility="private", **MODEL_QUEUE)
+            else:
+                chosen.then(whole["run"], inputs=whole["inputs"], outputs=whole["outputs"], api_visibility="private",
+                            **MODEL_QUEUE)
     gr.api(lesson, api_name="lesson")
     quiz_section(Quiz(actions.model, actions.vocab), page["prompt"])
 

@@ -81,8 +81,9 @@ class WholeTexts:
                         stop_at_eos=False)
 
 
-def wholetext_tab(whole: WholeTexts, prompt, seed) -> None:
-    """The tab's controls and results, wired to `whole.run` as the API endpoint /whole_texts."""
+def wholetext_tab(whole: WholeTexts, prompt, seed) -> dict:
+    """The tab's controls and results, wired to `whole.run` as the API endpoint /whole_texts; returns what a
+    lesson sets and runs (page_lessons)."""
     gr.Markdown(INTRO)
     with gr.Row(equal_height=True):
         choices = [("0 (greedy)" if t == 0 else f"{t:g}", t) for t in TEMPERATURE_CHOICES]
@@ -99,5 +100,7 @@ def wholetext_tab(whole: WholeTexts, prompt, seed) -> None:
                          elem_id="whole-table")
     seed_used = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="whole-seed")
     texts = gr.HTML(label="The texts", show_label=False, elem_id="whole-texts-html")
-    go.click(whole.run, inputs=[prompt, temperatures, tokens, seed], outputs=[plot, table, texts, seed_used],
-             api_name="whole_texts", **MODEL_QUEUE)
+    inputs, outputs = [prompt, temperatures, tokens, seed], [plot, table, texts, seed_used]
+    go.click(whole.run, inputs=inputs, outputs=outputs, api_name="whole_texts", **MODEL_QUEUE)
+    return {"whole_temperatures": temperatures, "whole_tokens": tokens, "run": whole.run, "inputs": inputs,
+            "outputs": outputs}

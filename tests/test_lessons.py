@@ -29,6 +29,8 @@ import lessons  # noqa: E402
 import lm  # noqa: E402
 import page_actions  # noqa: E402
 import page_lessons  # noqa: E402
+import page_wholetext  # noqa: E402
+import page_wholetext_view as view  # noqa: E402
 from page_lessons import LESSONS, QUIZ, QUIZ_CHOICES  # noqa: E402
 
 BUNDLED = ROOT / "assets" / "oz-lstm"
@@ -47,7 +49,11 @@ def _lesson(lesson_id: str):
 
 
 def _texts(model, vocab, lesson, **change) -> list[lm.Generation]:
-    """What the lesson's tab writes (Write: one text; Compare: four), optionally with the notice's `try`."""
+    """What the lesson's tab writes (Write: one text; Compare: four; Write and measure: SAMPLES at each
+    temperature, sample i seeded seed + i), optionally with the notice's `try`."""
+    if lesson.tab == "whole-texts":
+        return page_wholetext.WholeTexts(model, vocab)._write(lesson.prompt, list(lesson.temperatures),
+                                                               lesson.new_tokens, lesson.seed)
     temps = [change.get("temperature", t) for t in lesson.temperatures]
     return lm.sweep(model, vocab, lesson.prompt, temps, lesson.new_tokens, top_p=change.get("top_p", lesson.top_p),
                     seed=lesson.seed, stop_at_eos=False)
@@ -78,11 +84,14 @@ def _contains(haystack: list[str], needle: list[str]) -> int:
 
 
 # ------------------------------------------------------------------------------------- the file
-def test_the_lessons_file_holds_five_lessons_the_page_can_run():
-    assert len(LESSONS) == 5 and len({lesson.id for lesson in LESSONS}) == 5
+def test_the_lessons_file_holds_six_lessons_the_page_can_run():
+    assert len(LESSONS) == 6 and len({lesson.id for lesson in LESSONS}) == 6
     for lesson in LESSONS:
-        assert lesson.tab in lessons.TAB_TEMPERATURES
-        assert len(lesson.temperatures) == lessons.TAB_TEMPERATURES[lesson.tab]
+        low, high = lessons.TAB_TEMPERATURES[lesson.tab]
+        assert low <= len(lesson.temperatures) <= high
+        if lesson.tab == "whole-texts":  # among the tab's choices, and as long as it lets texts be
+            assert set(lesson.temperatures) <= set(page_wholetext.TEMPERATURE_CHOICES)
+            assert lesson.new_tokens <= page_wholetext.MAX_TOKENS
         assert all(0 <= t <= page_actions.MAX_TEMPERATURE for t in lesson.temperatures)
         assert 1 <= lesson.new_tokens <= page_actions.MAX_NEW_TOKENS
         assert page_actions.MIN_TOP_P <= lesson.top_p <= 1
@@ -116,8 +125,8 @@ def test_a_bad_lesson_is_refused_by_name(tmp_path, change, message):
 def test_find_lesson_by_id_or_number():
     assert lessons.find_lesson("3") is lessons.find_lesson("top-p-rescue") is LESSONS[2]
     assert lessons.find_lesson(5) is LESSONS[4]
-    with pytest.raises(ValueError, match="There is no lesson '6': choose 1 to 5"):
-        lessons.find_lesson("6")
+    with pytest.raises(ValueError, match="There is no lesson '7': choose 1 to 6"):
+        lessons.find_lesson("7")
 
 
 def test_the_lesson_tabs_exist_on_the_page(bundled):
@@ -218,6 +227,21 @@ def test_cold_text_parrots_the_books_and_hot_text_invents(bundled, books):
     assert f" {invented} " not in stream  # "nowhere in the books"
 
 
+def test_measured_cold_text_parrots_and_loops_and_hot_text_is_word_salad(bundled):
+    """Lesson 6's numbers, from the Whole texts tab's own measures of its texts."""
+    model, vocab = bundled
+    lesson = _lesson("measure-it")
+    index = lm.load_ngram_index(BUNDLED, vocab)
+    gens, n = _texts(*bundled, lesson), page_wholetext.SAMPLES
+    cold, *_, hot = [view.TemperatureStats(t, [view.measure(g, vocab, index) for g in gens[i * n:(i + 1) * n]])
+                     for i, t in enumerate(lesson.temperatures)]
+    assert (cold.temperature, hot.temperature) == (0.25, 2.0)  # "at 0.25", "at 2"
+    assert 0.7 <= cold.mean("copy_share") <= 0.9 and cold.mean("repeated") >= 0.05  # four in five; some repeat
+    assert hot.mean("copy_share") <= 0.02  # almost none
+    assert 4 <= cold.perplexity <= 6 and hot.perplexity > 10_000  # "from about 5 to over 10,000"
+    assert lesson.prompt == _lesson("parrot-or-invent").prompt  # "Lesson 5's prompt"
+
+
 # --------------------------------------------------------------------------------------- the server
 @pytest.fixture(scope="module")
 def served(bundled):
@@ -246,20 +270,31 @@ def test_each_lesson_through_the_server_and_the_action_it_runs(served, bundled, 
                               settings["top_p"], settings["new_tokens"], settings["seed"], settings["stop_at_eos"],
                               api_name="/generate")
         assert (text, seed) == (expected[0].text, str(lesson.seed))
-    else:  # Compare, with the lesson's four temperatures
+    elif settings["tab"] == "side-by-side":  # Compare, with the lesson's four temperatures
         *texts, seed = _call(client, settings["prompt"], *settings["temperatures"], settings["new_tokens"],
                              settings["seed"], api_name="/compare")
         shown = [html.unescape(re.sub(r"<[^>]+>", "", t)) for t in texts]  # the columns' words, as read
         assert shown == [g.text for g in expected] and seed == str(lesson.seed)
+    else:  # Write and measure, on the lesson's temperatures
+        _, rows, texts, seed = _call(client, settings["prompt"], settings["temperatures"], settings["new_tokens"],
+                                     settings["seed"], api_name="/whole_texts")
+        n = page_wholetext.SAMPLES  # (this server was built without the n-gram index: no copy measure)
+        stats = [view.TemperatureStats(t, [view.measure(g, bundled[1], None) for g in expected[i * n:(i + 1) * n]])
+                 for i, t in enumerate(lesson.temperatures)]
+        assert rows["data"] == view.stats_table(stats, False)[1] and seed == str(lesson.seed)
+        assert texts == view.samples_html(stats, False)
 
 
 def test_an_unknown_lesson_is_a_clear_error(served):
     client, _ = served
-    assert "There is no lesson 'seven': choose 1 to 5" in _error(client, "seven", api_name="/lesson")
+    assert "There is no lesson 'seven': choose 1 to 6" in _error(client, "seven", api_name="/lesson")
 
 
 def test_the_lesson_buttons_fill_the_controls(bundled):
-    """What a lesson's button sets, in-process: the shared prompt and seed, the tab, its controls."""
+    """What a lesson's button sets, in-process: the shared prompt and seed, the tab, its controls (the Playground's
+    top-p fold opens only for a lesson about top-p), and no other tab's."""
+    import gradio as gr
+
     demo = app.build_demo(*bundled)
     fills = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "fill"]
     assert len(fills) == len(LESSONS)
@@ -271,8 +306,13 @@ def test_the_lesson_buttons_fill_the_controls(bundled):
         assert len(fill.outputs) == len(values)
         if lesson.tab == "playground":
             assert list(values[5:10]) == [lesson.temperatures[0], 0, lesson.top_p, lesson.new_tokens, False]
-        else:
+        elif lesson.tab == "side-by-side":
             assert list(values[11:15]) == list(lesson.temperatures) and values[15] == lesson.new_tokens
+        else:
+            assert list(values[16:]) == [list(lesson.temperatures), lesson.new_tokens]
+        touched = {i for i, v in enumerate(values[5:], 5) if not (isinstance(v, dict) and v == gr.skip())}
+        mine = {"playground": range(5, 11), "side-by-side": range(11, 16), "whole-texts": range(16, 18)}[lesson.tab]
+        assert set(range(mine.start, mine.stop - (lesson.tab == "playground"))) <= touched <= set(mine)  # others alone
 
 
 # ----------------------------------------------------------------------------------------- the quiz

@@ -1,4 +1,4 @@
-// The Lessons tab (as page_lessons.py): five one-click lessons and "Guess the temperature".
+// The Lessons tab (as page_lessons.py): six one-click lessons and "Guess the temperature".
 // A lesson fills the prompt, the seed and its tab's controls, shows its notice above the tabs, opens the tab
 // and presses its button. The quiz keeps its temperature in this page's memory until Reveal (there is no
 // server to keep it on: a student who opens the developer tools can find it).
@@ -7,6 +7,7 @@ import { $, escape } from "./controls.js";
 import { nextTokenDistribution, stream } from "./generate.js";
 import { UserError, randomSeed } from "./input.js";
 import { compare, drawBars, g, readSharedPrompt, write } from "./views.js";
+import { wholeTexts } from "./wholetext.js";
 
 function randomBelow(n) { // an index nobody can predict, as page_lessons' SystemRandom
   const a = new Uint32Array(1);
@@ -39,6 +40,13 @@ function fillLesson(app, ui, lesson, selectTab) {
     $("#stop-at-eos").checked = false; // as the Gradio page's lesson sets it
     if (lesson.top_p < 1 || "top_p" in lesson.try) $("#playground details").open = true;
     return () => write(app, ui);
+  }
+  if (lesson.tab === "whole-texts") {
+    for (const box of $("#whole-temperatures").querySelectorAll("input")) {
+      box.checked = lesson.temperatures.includes(Number(box.value));
+    }
+    app.wholeTokens.set(lesson.new_tokens);
+    return () => wholeTexts(app);
   }
   ui.columns.forEach((slider, i) => {
     slider.set(Math.min(lesson.temperatures[i], max));

@@ -2,9 +2,9 @@
 
 A lesson (assets/page/lessons.json, loaded and checked by lessons.py) fills the shared prompt and seed and
 its tab's controls, shows its "what to notice" above the tabs, switches to that tab and presses its button
-(Write, Compare, or Write and measure), so the student sees what the notice talks about. The quiz writes ~40 words at a
-temperature it keeps to itself (in a gr.State, which stays on the server: the browser never receives it)
-until the student guesses.
+(Write, Compare, or Write and measure), so the student sees what the notice talks about. The quiz writes
+~40 words at a temperature it keeps to itself (in a gr.State, which stays on the server: the browser never
+receives it) until the student guesses.
 
 app.py calls `lesson_box` above the tabs and `lessons_tab` inside the Lessons tab; both lay out only.
 """

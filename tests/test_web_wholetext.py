@@ -148,6 +148,23 @@ def test_without_an_index_the_copy_measure_is_left_out(context, url, bundled):
     assert not page.query_selector_all("#whole-texts-html mark")
 
 
+def test_an_index_that_cannot_be_fetched_leaves_out_the_copy_measure_this_time(context, url):
+    """Offline before the tab ever ran (the index is fetched then, not on the first visit): the other measures,
+    and a word on why; the next run fetches the index again."""
+    context.route("**/model/ngrams.safetensors", lambda route: route.abort())
+    page = open_page(context, url)
+    texts = measure(page, temps=[1.0], tokens=8)
+    assert all(t["copied"] is None and all(t[k] is not None for k in ("distinct2", "repeated")) for t in texts)
+    message = page.inner_text("#message")
+    assert "n-gram index (ngrams.safetensors" in message and "not measured this time" in message
+    assert len(page.query_selector_all("#whole-plot svg")) == 3
+    assert "not measured this time" in page.inner_text("#whole-texts-html")
+    context.unroute("**/model/ngrams.safetensors")
+    texts = measure(page, temps=[1.0], tokens=8)
+    assert all(t["copied"] is not None for t in texts) and page.is_hidden("#message")
+    assert len(page.query_selector_all("#whole-plot svg")) == 4
+
+
 def test_bad_input_is_named_and_a_link_opens_and_runs_the_tab(context, url):
     page = open_page(context, url)
     page.click("#tab-whole-texts")

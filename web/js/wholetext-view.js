@@ -30,7 +30,8 @@ const pyRound = (x) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.r
 const fixed = (x, digits) => (pyRound(x * 10 ** digits) / 10 ** digits).toFixed(digits);
 const name = (t) => (t === 0 ? "0 (greedy)" : String(t));
 
-export function showResults(app, stats, withCopies) {
+// `note` (HTML), if any, stands where the legend would: why the copy measure is missing this time.
+export function showResults(app, stats, withCopies, note = null) {
   const S = app.settings.whole_texts;
   const panels = withCopies ? S.panels : S.panels.slice(0, 3);
   $("#whole-title").textContent = S.title;
@@ -39,7 +40,7 @@ export function showResults(app, stats, withCopies) {
   fill($("#whole-table"), withCopies ? S.headers : S.headers.slice(0, -1), stats.map((s) => [String(s.temperature), pct(s.mean("distinct2")),
     pct(s.mean("distinct3")), pct(s.mean("repeated")), Number.isNaN(s.perplexity) ? "" : fixed(s.perplexity, 1),
     ...(withCopies ? [pct(s.mean("copy_share"))] : [])]));
-  $("#whole-texts-html").innerHTML = (withCopies ? S.legend : S.legend_no_index) + stats.map((s) => section(s, withCopies, S)).join("");
+  $("#whole-texts-html").innerHTML = (note ?? (withCopies ? S.legend : S.legend_no_index)) + stats.map((s) => section(s, withCopies, S)).join("");
 }
 
 // ------------------------------------------------------------------------------------------ the texts

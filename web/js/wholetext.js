@@ -2,7 +2,7 @@
 // of one batched sweep (sample i uses seed + i at every temperature, as lm.sweep with `seeds`: the same seed gives
 // the same texts), each measured on its new tokens (textstats.js, ngrams.js), then shown (wholetext-view.js).
 
-import { $, Slider, breathe, temperatureBoxes } from "./controls.js";
+import { $, Slider, breathe, escape, showMessage, temperatureBoxes } from "./controls.js";
 import { readPrompt as feedPrompt, masked } from "./generate.js";
 import { UserError } from "./input.js";
 import { NgramIndex } from "./ngrams.js";
@@ -44,10 +44,11 @@ export async function wholeTexts(app) {
   } finally {
     $("#whole-results").classList.remove("stale");
   }
-  const index = await ngramIndex(app);
+  const { index, missing } = await ngramIndex(app);
   const samples = texts.map((text) => measure(text, app.words, index));
   const stats = temps.map((t, i) => new TemperatureStats(t, samples.slice(i * S.samples, (i + 1) * S.samples)));
-  showResults(app, stats, index !== null);
+  showResults(app, stats, index !== null, missing && `<p><em>${escape(missing)}</em></p>`);
+  if (missing) showMessage(missing, "warning");
   $("#whole-seed").value = String(seed);
   const seconds = (performance.now() - started) / 1000;
   status.textContent = `${rows.length} texts of ${maxNewTokens} new tokens, written in this browser in ${seconds.toFixed(1)} s.`;
@@ -97,17 +98,21 @@ function measure(text, words, index) {
     copy_share: grams && copyShare(grams) };
 }
 
-// The books' n-gram index, fetched the first time the tab runs (it is not part of the first visit); null when
-// the model has none.
-function ngramIndex(app) {
+// The books' n-gram index, fetched the first time the tab runs (it is not part of the first visit; the service
+// worker keeps it from then on): {index} (null when the model has none), or, when it cannot be had (offline
+// before the tab ever ran), {index: null, missing: why}: the other measures are shown all the same.
+async function ngramIndex(app) {
   const name = app.manifest.files.ngrams;
-  if (!name) return Promise.resolve(null);
+  if (!name) return { index: null };
   app.ngrams ??= fetch(new URL(`../model/${name}`, import.meta.url)).then(async (response) => {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return NgramIndex.parse(new Uint8Array(await response.arrayBuffer()), app.words.size);
-  }).catch((e) => {
-    app.ngrams = undefined; // the next run tries again
-    throw new UserError(`The books' n-gram index (${name}) could not be loaded (${e.message}). Try again.`);
   });
-  return app.ngrams;
+  try {
+    return { index: await app.ngrams };
+  } catch (e) {
+    app.ngrams = undefined; // the next run tries again
+    return { index: null, missing: `The books' n-gram index (${name}, downloaded the first time this tab runs) ` +
+      `could not be loaded (${e.message}), so copied phrases are not measured this time; the rest is.` };
+  }
 }

@@ -86,13 +86,16 @@ function band(s, key) { // the middle half of the samples: their 25th and 75th p
   return v.length ? [v[pyRound(0.25 * (v.length - 1))], v[pyRound(0.75 * (v.length - 1))]] : [NaN, NaN];
 }
 
+// Where a temperature (x) and a value (y) go in a panel; y is a share (-3% to 103%) or, with `log`, a perplexity
+// on a log scale around `ys` (10 always in sight).
 function scales(stats, log, ys) {
   const ts = stats.map((s) => s.temperature);
   const [t0, t1] = [Math.min(...ts), Math.max(...ts)];
   const pad = t1 > t0 ? (t1 - t0) * 0.06 : 0.5;
   const x = (t) => L + ((t - t0 + pad) / (t1 - t0 + 2 * pad)) * (W - L - R);
   const finite = ys.filter((v) => v > 0 && Number.isFinite(v));
-  const [lo, hi] = log ? [Math.log10(Math.min(...finite, 10) / 1.3), Math.log10(Math.max(...finite, 10) * 1.3)] : [-0.03, 1.03];
+  const [lo, hi] = log ? [Math.log10(Math.min(...finite, 10) / 1.3), Math.log10(Math.max(...finite, 10) * 1.3)]
+    : [-0.03, 1.03];
   const y = (v) => T + (1 - ((log ? Math.log10(v) : v) - lo) / (hi - lo)) * (H - T - B);
   const steps = hi - lo > 2 ? [1] : [1, 2, 5]; // over two decades, the powers of ten alone
   const ticks = log ? [0, 1, 2, 3, 4, 5, 6].flatMap((e) => steps.map((m) => m * 10 ** e))
@@ -100,32 +103,51 @@ function scales(stats, log, ys) {
   return { x, y, ticks, ts, label: log ? String : (v) => `${Math.round(100 * v)}%` };
 }
 
+const f1 = (v) => v.toFixed(1); // SVG coordinates, to a tenth of a unit
+const dashed = (line) => (line.label === "pairs" ? " dashed" : ""); // pairs dashed, triples solid, as in matplotlib's
+
+// One measure's panel: the grid and its ticks, each series (band, line, a dot per temperature), the legend,
+// the axis labels; its aria-label says every value, for a screen reader.
 function panelSvg(panel, stats, colours) {
   const log = panel.series[0].name === "perplexity";
   const lines = panel.series.map((series) => ({ ...series, ys: stats.map((s) => s.mean(series.name)) }));
   const sc = scales(stats, log, lines.flatMap((l) => l.ys));
-  const xy = (t, v) => `${sc.x(t).toFixed(1)},${sc.y(v).toFixed(1)}`;
-  let body = sc.ticks.map((v) => `<line class="grid" x1="${L}" x2="${W - R}" y1="${sc.y(v).toFixed(1)}" y2="${sc.y(v).toFixed(1)}"/>` +
-    `<text class="tick" x="${L - 6}" y="${(sc.y(v) + 4).toFixed(1)}" text-anchor="end">${sc.label(v)}</text>`).join("");
-  body += sc.ts.map((t) => `<text class="tick" x="${sc.x(t).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${t}</text>`).join("");
-  for (const line of lines) {
-    const ok = stats.map((s, i) => [s.temperature, line.ys[i], s]).filter(([, v]) => Number.isFinite(v) && (!log || v > 0));
-    if (!log) {
-      const bands = ok.map(([t, , s]) => [t, band(s, line.name)]);
-      const edge = [...bands.map(([t, [low]]) => xy(t, low)), ...bands.reverse().map(([t, [, high]]) => xy(t, high))];
-      body += `<polygon class="band" points="${edge.join(" ")}"/>`;
-    }
-    body += `<polyline class="line${line.label === "pairs" ? " dashed" : ""}" points="${ok.map(([t, v]) => xy(t, v)).join(" ")}"/>`;
-    body += ok.map(([t, v]) => `<circle r="6" cx="${sc.x(t).toFixed(1)}" cy="${sc.y(v).toFixed(1)}" fill="${colours[String(t)] ?? "#888"}" ` +
-      `data-series="${line.name}" data-t="${t}" data-v="${v}"><title>T = ${t}: ${log ? v.toFixed(1) : `${(100 * v).toFixed(0)}%`}</title></circle>`).join("");
-  }
-  const below = (i) => H - B - 14 - 18 * (lines.length - 1 - i); // bottom right: hot texts' variety is near 100%
-  const legend = lines.some((l) => l.label) ? lines.map((l, i) => `<line class="line${l.label === "pairs" ? " dashed" : ""}" ` +
-    `x1="${W - R - 92}" x2="${W - R - 66}" y1="${below(i)}" y2="${below(i)}"/>` +
-    `<text class="tick" x="${W - R - 60}" y="${below(i) + 5}">${escape(l.label)}</text>`).join("") : "";
-  const said = lines.map((l) => `${l.label ?? panel.title}: ${stats.map((s, i) => `T ${s.temperature} ${log ? fixed(l.ys[i], 1) : `${fixed(100 * l.ys[i], 0)}%`}`).join(", ")}`);
+  const body = axesSvg(sc) + lines.map((line) => seriesSvg(line, stats, sc, log, colours)).join("") + legendSvg(lines);
+  const value = (v) => (log ? fixed(v, 1) : `${fixed(100 * v, 0)}%`);
+  const said = lines.map((l) => `${l.label ?? panel.title}: ` +
+    stats.map((s, i) => `T ${s.temperature} ${value(l.ys[i])}`).join(", "));
   return `<svg class="whole-panel" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escape(`${panel.title}. ${said.join("; ")}`)}">` +
-    `<text class="title" x="4" y="18">${escape(panel.title)}</text>${body}${legend}` +
+    `<text class="title" x="4" y="18">${escape(panel.title)}</text>${body}` +
     `<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">temperature</text>` +
-    `<text class="axis" transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${escape(panel.ylabel)}</text></svg>`;
+    `<text class="axis" transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">` +
+    `${escape(panel.ylabel)}</text></svg>`;
+}
+
+function axesSvg(sc) { // a grid line and a label per y tick; a label per temperature under the x axis
+  const ys = sc.ticks.map((v) => `<line class="grid" x1="${L}" x2="${W - R}" y1="${f1(sc.y(v))}" y2="${f1(sc.y(v))}"/>` +
+    `<text class="tick" x="${L - 6}" y="${f1(sc.y(v) + 4)}" text-anchor="end">${sc.label(v)}</text>`);
+  const xs = sc.ts.map((t) => `<text class="tick" x="${f1(sc.x(t))}" y="${H - B + 16}" text-anchor="middle">${t}</text>`);
+  return ys.join("") + xs.join("");
+}
+
+function seriesSvg(line, stats, sc, log, colours) { // the middle-half band, the line through the means, the dots
+  const xy = (t, v) => `${f1(sc.x(t))},${f1(sc.y(v))}`;
+  const points = stats.map((s, i) => [s.temperature, line.ys[i], s]).filter(([, v]) => Number.isFinite(v) && (!log || v > 0));
+  let out = "";
+  if (!log) {
+    const bands = points.map(([t, , s]) => [t, band(s, line.name)]);
+    const edge = [...bands.map(([t, [low]]) => xy(t, low)), ...bands.reverse().map(([t, [, high]]) => xy(t, high))];
+    out += `<polygon class="band" points="${edge.join(" ")}"/>`;
+  }
+  out += `<polyline class="line${dashed(line)}" points="${points.map(([t, v]) => xy(t, v)).join(" ")}"/>`;
+  return out + points.map(([t, v]) => `<circle r="6" cx="${f1(sc.x(t))}" cy="${f1(sc.y(v))}" ` +
+    `fill="${colours[String(t)] ?? "#888"}" data-series="${line.name}" data-t="${t}" data-v="${v}">` +
+    `<title>T = ${t}: ${log ? v.toFixed(1) : `${(100 * v).toFixed(0)}%`}</title></circle>`).join("");
+}
+
+function legendSvg(lines) { // bottom right (hot texts' variety is near 100%): only for panels with named series
+  if (!lines.some((l) => l.label)) return "";
+  const y = (i) => H - B - 14 - 18 * (lines.length - 1 - i);
+  return lines.map((l, i) => `<line class="line${dashed(l)}" x1="${W - R - 92}" x2="${W - R - 66}" y1="${y(i)}" ` +
+    `y2="${y(i)}"/><text class="tick" x="${W - R - 60}" y="${y(i) + 5}">${escape(l.label)}</text>`).join("");
 }

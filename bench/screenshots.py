@@ -125,10 +125,17 @@ MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a stud
 ]
 
 
-def static_inspect(page) -> None:
-    """The static page's Playground after one Write, a word clicked: the draw that picked it."""
+def static_start(page, tab: str | None = None) -> None:
+    """The shots' prompt and seed on the static page, and `tab` opened."""
     page.fill("#prompt", PROMPT)
     page.fill("#seed", SEED)
+    if tab:
+        page.click(f"#tab-{tab}")
+
+
+def static_inspect(page) -> None:
+    """The static page's Playground after one Write, a word clicked: the draw that picked it."""
+    static_start(page)
     page.fill("#temperature", TEMPERATURE)
     page.click("#write")
     page.wait_for_selector("#story[data-done=true]")
@@ -138,9 +145,7 @@ def static_inspect(page) -> None:
 
 def static_sampler(page) -> None:
     """The static page's Be the sampler after a few rolls and a word taken by hand."""
-    page.fill("#prompt", PROMPT)
-    page.fill("#seed", SEED)
-    page.click("#tab-sampler")
+    static_start(page, "sampler")
     for selector in ["#sampler-roll", "#sampler-roll", "#sampler-tickets button.ticket >> nth=1", "#sampler-roll"]:
         page.click(selector)
         page.wait_for_function("!document.querySelector('#sampler-roll').disabled")
@@ -149,9 +154,7 @@ def static_sampler(page) -> None:
 
 def static_whole_texts(page) -> None:
     """The static page's Whole texts tab on its defaults: 120 texts written in the browser, measured."""
-    page.fill("#prompt", PROMPT)
-    page.fill("#seed", SEED)
-    page.click("#tab-whole-texts")
+    static_start(page, "whole-texts")
     page.click("#whole-button")
     page.wait_for_function("window.lmPage.whole !== undefined", timeout=120_000)
     page.evaluate("document.querySelector('#whole-status').scrollIntoView({block: 'start'})")

@@ -155,6 +155,13 @@ export function temperatureBoxes(box, choices, checked) {
   }
 }
 
+// The temperatures ticked in such a box, in its order; and ticking exactly `temps` (a lesson's, a link's).
+export const checkedTemperatures = (box) => [...box.querySelectorAll("input:checked")].map((c) => Number(c.value));
+
+export function checkTemperatures(box, temps) {
+  for (const input of box.querySelectorAll("input")) input.checked = temps.includes(Number(input.value));
+}
+
 export function fill(table, headers, rows) {
   if (headers) table.tHead.innerHTML = "<tr>" + headers.map((h) => `<th>${escape(h)}</th>`).join("") + "</tr>";
   table.tBodies[0].innerHTML = rows.map((r) => "<tr>" + r.map((c) => `<td>${escape(String(c))}</td>`).join("") + "</tr>").join("");

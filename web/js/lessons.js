@@ -3,7 +3,7 @@
 // and presses its button. The quiz keeps its temperature in this page's memory until Reveal (there is no
 // server to keep it on: a student who opens the developer tools can find it).
 
-import { $, escape } from "./controls.js";
+import { $, checkTemperatures, escape } from "./controls.js";
 import { nextTokenDistribution, stream } from "./generate.js";
 import { UserError, randomSeed } from "./input.js";
 import { compare, drawBars, g, readSharedPrompt, write } from "./views.js";
@@ -42,9 +42,7 @@ function fillLesson(app, ui, lesson, selectTab) {
     return () => write(app, ui);
   }
   if (lesson.tab === "whole-texts") {
-    for (const box of $("#whole-temperatures").querySelectorAll("input")) {
-      box.checked = lesson.temperatures.includes(Number(box.value));
-    }
+    checkTemperatures($("#whole-temperatures"), lesson.temperatures);
     app.wholeTokens.set(lesson.new_tokens);
     return () => wholeTexts(app);
   }

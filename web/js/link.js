@@ -7,7 +7,7 @@
 // nothing. A bad value never stops the page: it is left at the page's default and named in a message, in
 // page_link.read_link's words. Unknown parameters are ignored.
 
-import { $, showMessage } from "./controls.js";
+import { $, checkTemperatures, checkedTemperatures, showMessage } from "./controls.js";
 import { readSeed } from "./input.js";
 
 export const TABS = ["playground", "side-by-side", "sampler", "how", "whole-texts", "lessons", "model"]; // page_link.TABS
@@ -135,9 +135,7 @@ export function openLink(app, ui, selectTab, run, actions) {
   set(ui.topP, link.p);
   set(tab === "side-by-side" ? ui.compareTokens : ui.newTokens, link.n);
   link.ts?.forEach((t, i) => { ui.columns[i].set(t); ui.columns[i].box.dispatchEvent(new Event("input")); });
-  for (const box of link.pt ? $("#plot-temperatures").querySelectorAll("input") : []) {
-    box.checked = link.pt.includes(Number(box.value));
-  }
+  if (link.pt) checkTemperatures($("#plot-temperatures"), link.pt);
   if (link.eos !== undefined) $("#stop-at-eos").checked = link.eos;
   if (link.k > 0 || link.p < 1) $("#playground details").open = true;
   return run(async () => { await actions[tab]?.(); tell(); });
@@ -155,7 +153,7 @@ export function copyLink(app, ui) {
     Object.assign(values, { t: ui.temperature.read(), n: ui.newTokens.read(), eos: $("#stop-at-eos").checked ? 1 : 0 });
   }
   if (tab === "side-by-side") Object.assign(values, { ts: ui.columns.map((s) => s.read()), n: ui.compareTokens.read() });
-  if (tab === "how") values.pt = [...$("#plot-temperatures").querySelectorAll("input:checked")].map((b) => Number(b.value));
+  if (tab === "how") values.pt = checkedTemperatures($("#plot-temperatures"));
   if (tab === "playground" || tab === "how") Object.assign(values, { k: ui.topK.read(), p: ui.topP.read() });
   const url = location.origin + location.pathname + linkQuery(values);
   $("#share-link").value = url;

@@ -1,6 +1,7 @@
 // What the page's buttons do, tab by tab, over the model in the browser (as app.py's Actions).
 
-import { $, Slider, aboutWords, breathe, entropyBits, escape, fill, percent, showMessage, wordSpan } from "./controls.js";
+import { $, Slider, aboutWords, breathe, checkedTemperatures, entropyBits, escape, fill, percent, showMessage,
+  wordSpan } from "./controls.js";
 import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { inspectorHtml } from "./inspect.js";
@@ -158,7 +159,7 @@ export async function preset(app, ui) {
 // How temperature works: the next-word bars at several temperatures, their entropies, the numbers.
 export async function showDistribution(app, ui) {
   const prompt = readSharedPrompt(app);
-  const temps = [...$("#plot-temperatures").querySelectorAll("input:checked")].map((c) => Number(c.value));
+  const temps = checkedTemperatures($("#plot-temperatures"));
   if (temps.length === 0) throw new UserError("Choose at least one temperature.");
   const top = ui.topWords.read();
   const cut = { topK: ui.topK.read(), topP: ui.topP.read() }; // the Playground's top-k / top-p, drawn as a line

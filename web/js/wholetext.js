@@ -2,7 +2,7 @@
 // of one batched sweep (sample i uses seed + i at every temperature, as lm.sweep with `seeds`: the same seed gives
 // the same texts), each measured on its new tokens (textstats.js, ngrams.js), then shown (wholetext-view.js).
 
-import { $, Slider, breathe, escape, showMessage, temperatureBoxes } from "./controls.js";
+import { $, Slider, breathe, checkedTemperatures, escape, showMessage, temperatureBoxes } from "./controls.js";
 import { readPrompt as feedPrompt, masked } from "./generate.js";
 import { UserError } from "./input.js";
 import { NgramIndex } from "./ngrams.js";
@@ -27,8 +27,7 @@ export function setupWholeTexts(app, run) {
 // WholeTexts.run: check, write every row, measure each text, show it all.
 export async function wholeTexts(app) {
   const S = app.settings.whole_texts;
-  const temps = [...new Set([...$("#whole-temperatures").querySelectorAll("input:checked")].map((c) => Number(c.value)))]
-    .sort((a, b) => a - b);
+  const temps = [...new Set(checkedTemperatures($("#whole-temperatures")))].sort((a, b) => a - b);
   if (temps.length === 0) throw new UserError("Choose at least one temperature.");
   const { prompt, seed } = readShared(app);
   const maxNewTokens = app.wholeTokens.read();
@@ -56,7 +55,8 @@ export async function wholeTexts(app) {
 }
 
 // lm.sweep(..., seeds, stop_at_eos=False): the prompt read once, then one batched step per token for all rows,
-// each drawing with its own generator (a roll at every step, greedy rows too, as in lm).
+// each drawing with its own generator (a roll at every step, greedy rows too, as in lm). Not generate.js's
+// sweep: that keeps each word's whole draw for "inspect a word", about a second more over 120 rows.
 async function writeTexts(app, prompt, rows, maxNewTokens, progress) {
   const { model, words, tokenizer } = app;
   const start = await feedPrompt(model, words, tokenizer, prompt);

@@ -114,7 +114,7 @@ def playground_tab(actions: Actions, prompt, seed) -> dict:
 
     gr.api(inspect_word, api_name="inspect_word", **MODEL_QUEUE)
     # How temperature works draws top-k's and top-p's cut-off on its bars; a link (page_link) and a lesson
-    # (page_lessons) set them all, and a lesson writes
+    # (page_lessons) set them all, and a lesson presses Write with write_inputs and write_outputs.
     return {"temperature": temperature, "top_k": top_k, "top_p": top_p, "new_tokens": max_tokens, "cut": cut,
             "stop_at_eos": stop_at_eos, "seed_used": seed_used, "write_inputs": inputs, "write_outputs": outputs}
 

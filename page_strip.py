@@ -59,7 +59,8 @@ def tickets_html(step: Step) -> str:
                  f'{100 * step.others / widest:.2f}%"></span></span><span class="ticket-pct">{percent(step.others)}'
                  f'</span><span class="ticket-model"></span></div>')
     head = ("At temperature 0 only the likeliest word can be taken by the dice." if step.greedy else
-            f"The chances at temperature {step.temperature:g}; the model's own chance (temperature 1) on the right.")
+            f'The chances at temperature {step.temperature:g}<span class="ticket-model-note">; the model\'s own '
+            "chance (temperature 1) on the right</span>.")
     return f'<p class="tickets-head">{head} Click a word to take it yourself.</p><div class="tickets">{rows}</div>'
 
 

@@ -154,3 +154,23 @@ def test_the_tab_fits_a_phone(browser, url):
     buttons = [page.locator(s).bounding_box() for s in ("#sampler-start", "#sampler-roll", "#sampler-back")]
     assert len({round(b["y"]) for b in buttons}) == 1  # Start over, Roll and Back on one line
     context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_words_above_the_bars_name_only_the_columns_shown(browser, url, bundled, width):
+    """On a phone the model's own chances (a fourth column) have no room: the sentence about them goes too,
+    on this page and in the Gradio page's HTML under the same styles."""
+    context = offline_context(browser, viewport={"width": width, "height": 800})
+    page = open_page(context, url)
+    page.fill("#prompt", PROMPT)
+    page.fill("#seed", str(SEED))
+    page.click("#tab-sampler")
+    page.click("#sampler-start")
+    _settle(page)
+    shown = page.locator("#sampler-tickets .ticket-model").first.is_visible()
+    assert shown == (width > 640)
+    gradio = laid_out(page, tickets_html(next_step(*bundled, PROMPT, [], SEED, 0.8)), "#sampler-tickets")
+    for head in (page.inner_text("#sampler-tickets .tickets-head"), gradio.split("\n")[0]):
+        assert head.startswith("The chances at temperature 0.8") and head.endswith("Click a word to take it yourself.")
+        assert ("on the right" in head) == shown, head
+    context.close()

@@ -44,7 +44,8 @@ function ticketsHtml(step) {
       `</span>${bar(step.others)}<span class="ticket-pct">${percent(step.others)}</span><span class="ticket-model"></span></div>`;
   }
   const head = step.temperature === 0 ? "At temperature 0 only the likeliest word can be taken by the dice."
-    : `The chances at temperature ${step.temperature}; the model's own chance (temperature 1) on the right.`;
+    : `The chances at temperature ${step.temperature}<span class="ticket-model-note">; the model's own chance ` +
+      "(temperature 1) on the right</span>.";
   return `<p class="tickets-head">${head} Click a word to take it yourself.</p><div class="tickets">${rows}</div>`;
 }
 

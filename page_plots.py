@@ -6,6 +6,7 @@ elsewhere the image is shown at its own size, never stretched (style.css)."""
 import math
 
 import lm
+from lm.card import whole_epochs
 from lm.text import EOS
 
 FONT = 15  # tick labels and axis labels; the legend and the bar values are a little smaller
@@ -114,12 +115,13 @@ def distribution_figure(dists: list[lm.Distribution], prompt: str, top_k: int | 
 def training_figure(history: list[dict]):
     """Perplexity after each pass through the books (lm's training history), on the books it practised on
     and on a book kept aside; no learning-rate panel (that is for the model card)."""
-    epochs = [h["epoch"] for h in history]
+    whole = whole_epochs(history)  # an epoch the time budget cut short has no pass to show on the train line
     fig = _figure(6.4, 4.4)
     ax = fig.add_subplot()
-    ax.plot(epochs, [math.exp(h["train_loss"]) for h in history], "o-", color="#2563eb", linewidth=2.5,
-            label="the books it practised on")
-    ax.plot(epochs, [math.exp(h["valid_loss"]) for h in history], "s-", color="#c2410c", linewidth=2.5,
+    ax.plot([h["epoch"] for h in whole], [math.exp(h["train_loss"]) for h in whole], "o-", color="#2563eb",
+            linewidth=2.5, label="the books it practised on")
+    ax.plot([h["epoch"] for h in history], [math.exp(h["valid_loss"]) for h in history], "s-", color="#c2410c",
+            linewidth=2.5,
             label="a book kept aside (never trained on)")
     ax.set_xlabel("pass through the books (epoch)", fontsize=FONT)
     ax.set_ylabel("perplexity (lower = better)", fontsize=FONT)

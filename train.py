@@ -206,7 +206,7 @@ def card_writer(args, cfg: TrainConfig, corpus, hardware: str):
     """The on_epoch_end callback: training_results.json, curve and card, after every epoch and at the end."""
     import torch
 
-    from lm.card import write_results
+    from lm.card import whole_epochs, write_results
     from lm.files import local_folder
     from lm.model import LSTMLanguageModel
 
@@ -220,7 +220,7 @@ def card_writer(args, cfg: TrainConfig, corpus, hardware: str):
     def on_epoch_end(history, best_valid, test_loss):
         write_results(args.out, {
             "dataset_name": dataset_name, "parameters": parameters,
-            "vocab_size": len(corpus.vocab), "epochs": len(history),
+            "vocab_size": len(corpus.vocab), "epochs": len(whole_epochs(history)),
             "minutes": sum(h["seconds"] for h in history) / 60, "hardware": hardware,
             "best_valid_ppl": math.exp(best_valid) if math.isfinite(best_valid) else None,
             "test_ppl": math.exp(test_loss) if test_loss is not None else None,

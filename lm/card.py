@@ -29,7 +29,7 @@ sampling temperature changes generated text.
 | vocabulary | {vocab_size:,} words (min_freq {min_freq}, from the train split) |
 | best validation perplexity | {valid} |
 | test perplexity (best weights) | {test} |
-| epochs run | {epochs_run} of {epochs} |
+| epochs run | {epochs_run} |
 | wall time | {minutes:.1f} min |
 | hardware | {hardware} |
 
@@ -94,22 +94,40 @@ def model_card(results: dict, repo_id: str | None = None, folder: str = ".") -> 
     body = CARD_BODY.format(
         dataset_name=results["dataset_name"] + (f" (`{dataset}`)" if is_hub_dataset and shown != dataset else ""),
         parameters=results["parameters"], vocab_size=results["vocab_size"], min_freq=cfg["min_freq"],
-        valid=_ppl(results["best_valid_ppl"]), test=_ppl(results["test_ppl"]), epochs_run=len(results["history"]),
-        epochs=cfg["epochs"], minutes=results["minutes"], hardware=results["hardware"],
+        valid=_ppl(results["best_valid_ppl"]), test=_ppl(results["test_ppl"]), minutes=results["minutes"],
+        epochs_run=epochs_run(results["history"], cfg["epochs"]), hardware=results["hardware"],
         eval_batch_size=cfg.get("eval_batch_size") or cfg["batch_size"], seq_len=cfg["seq_len"], curve=CURVE_NAME,
         tokens=("Tokens per split: " + ", ".join(f"{k} {v:,}" for k, v in tokens.items()) + ".") if tokens else "",
         rows="\n".join(f"| `{k}` | {v} |" for k, v in rows), load_name=repo_id or folder)
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 
 
-def plot_curves(history: list[dict], path: str | Path) -> None:
-    """Train/valid perplexity (log scale) and learning rate per epoch, as a PNG."""
+def whole_epochs(history: list[dict]) -> list[dict]:
+    """The epochs that ran to their end. A time budget can stop training a few steps into an epoch; that
+    epoch's train loss is the mean of its first steps only (the start of the books; one batch, at worst), not
+    of a pass, so the curves leave it off the train line. Its validation loss scores the weights, and stays."""
+    return [h for h in history if not h.get("partial")]
+
+
+def epochs_run(history: list[dict], epochs: int) -> str:
+    """'14 of 30', and the steps of an epoch the time budget cut short, if the last one was."""
+    text = f"{len(whole_epochs(history))} of {epochs}"
+    if history and history[-1].get("partial"):
+        last = history[-1]
+        text += (f", then {last['steps']} step{'s' * (last['steps'] != 1)} of epoch {last['epoch']} before the "
+                 "time budget ran out")
+    return text
+
+
+def curves_figure(history: list[dict]):
+    """Train/valid perplexity (log scale) and learning rate per epoch (train: whole epochs)."""
     from matplotlib.figure import Figure  # not pyplot: no global state, no display
 
     epochs = [h["epoch"] for h in history]
     fig = Figure(figsize=(7, 5.5), layout="tight")
     ax, ax_lr = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    ax.plot(epochs, [math.exp(h["train_loss"]) for h in history], "o-", label="train")
+    whole = whole_epochs(history)
+    ax.plot([h["epoch"] for h in whole], [math.exp(h["train_loss"]) for h in whole], "o-", label="train")
     ax.plot(epochs, [math.exp(h["valid_loss"]) for h in history], "s-", label="validation")
     ax.set_yscale("log")
     ax.set_ylabel("perplexity")
@@ -119,6 +137,12 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     ax_lr.set_ylabel("learning rate")
     ax_lr.set_xlabel("epoch")
     ax_lr.grid(True, alpha=0.3)
+    return fig
+
+
+def plot_curves(history: list[dict], path: str | Path) -> None:
+    """`curves_figure` as a PNG."""
+    fig = curves_figure(history)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
 
 

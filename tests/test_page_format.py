@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lm  # noqa: E402
 import page_format as fmt  # noqa: E402
 import page_plots  # noqa: E402
+from lm import card  # noqa: E402
 
 
 class _Spans(HTMLParser):
@@ -167,6 +168,20 @@ def test_the_training_curve_is_perplexity_per_epoch_with_no_learning_rate_panel(
     assert list(train.get_ydata()) == pytest.approx([math.exp(5), math.exp(4), math.exp(3)])
     assert list(valid.get_ydata()) == pytest.approx([math.exp(5), math.exp(4.5), math.exp(4)])
     assert "perplexity" in ax.get_ylabel() and "epoch" in ax.get_xlabel()
+
+
+def test_an_epoch_the_time_budget_cut_short_has_no_train_point():
+    """Its train loss is the mean of its first steps (one batch, for the bundled model), not of a pass: drawn,
+    it made the curve turn up at the end. Its validation loss is a real score of the weights and stays."""
+    history = [{"epoch": e, "train_loss": 6 - e, "valid_loss": 5.5 - e / 2, "lr": 0.1, "steps": 20,
+                "partial": False} for e in (1, 2)]
+    history.append({"epoch": 3, "train_loss": 5.9, "valid_loss": 4.4, "lr": 0.0, "steps": 1, "partial": True})
+    for fig in (page_plots.training_figure(history), card.curves_figure(history)):
+        train, valid = fig.axes[0].lines
+        assert list(train.get_xdata()) == [1, 2] and list(valid.get_xdata()) == [1, 2, 3]
+    assert card.epochs_run(history, 30) == "2 of 30, then 1 step of epoch 3 before the time budget ran out"
+    assert card.epochs_run(history[:2], 2) == "2 of 2"
+
 
 
 def test_the_model_tab_names_the_model_not_its_path():

@@ -249,6 +249,20 @@ def test_model_card_has_metadata_results_and_usage(tiny_run):
     assert "Intended use and limits" in body
 
 
+def test_a_time_budget_stops_the_run_and_the_card_says_where(tmp_path):
+    """--max-minutes ends training mid-epoch (here after its first step): the model of that point is saved and
+    scored, the epoch is kept as partial, and the card and the curve count only whole epochs."""
+    run = finished_run(tmp_path, "--max-minutes", "0.000001")
+    assert "time budget of 1e-06 minutes reached" in run["proc"].stdout + run["proc"].stderr
+    results = json.loads((run["out"] / "training_results.json").read_text())
+    (epoch,) = results["history"]
+    assert (epoch["epoch"], epoch["steps"], epoch["partial"]) == (1, 1, True) and results["epochs"] == 0
+    assert results["test_ppl"] is not None and lm.load_pretrained(run["out"])[1] is not None
+    body = (run["out"] / "README.md").read_text()
+    assert "| epochs run | 0 of 2, then 1 step of epoch 1 before the time budget ran out |" in body
+    assert (run["out"] / "training_curve.png").read_bytes()[:8] == PNG_MAGIC
+
+
 def test_model_card_names_a_hub_dataset_in_its_metadata(tmp_path):
     history = [{"epoch": 1, "train_loss": 5.0, "valid_loss": 4.5, "lr": 1e-3, "seconds": 2.0}]
     write_results(tmp_path, {"dataset_name": "Harry Potter", "parameters": 123, "vocab_size": 10, "minutes": 0.1,

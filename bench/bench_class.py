@@ -52,16 +52,24 @@ TARGETS = {"p95_first_s": 0.5, "p95_last_over_lone": 3.0}
 OWN_WORDS = ("then when she he they it so at the in on for as with if all there yet now soon again still also "
              "just only once while before after because though until since or nor we you her his them this that "
              "what").split()
-# Profile buckets: the first whose test holds for a frame of a sample's stack wins (func, file).
+# Profile buckets: the first whose test holds for a frame of a sample's stack wins (func, file). py-spy names
+# a method by its qualified name ("LSTMLanguageModel.step"): the tests read the name after the last dot.
 # py-spy --nonblocking also samples threads that wait (the event loop in epoll, a worker thread on a
 # condition): those are set apart by their innermost frame, as idle.
 IDLE = (("select", "selectors.py"), ("wait", "threading.py"), ("_wait_for_tstate_lock", "threading.py"))
+
+
+def short(func: str) -> str:
+    """A frame's function name without its class: "LSTMLanguageModel.step" -> "step"."""
+    return func.rsplit(".", 1)[-1]
+
+
 BUCKETS = [
-    ("model steps", lambda f, p: (f == "step" and p.endswith("lm/model.py")) or p.endswith("lm/fast_step.py")),
-    ("sampling", lambda f, p: p.endswith("lm/sampling.py")),
-    ("prompt reading", lambda f, p: f == "read_prompt"),
-    ("text pieces and story", lambda f, p: p.endswith(("lm/text.py", "page_format.py")) or f == "piece"),
-    ("batch engine, other", lambda f, p: p.endswith("lm/batching.py")),
+    ("model steps", lambda f, p: p.endswith(("lm/model.py", "lm/fast_step.py"))),
+    ("sampling", lambda f, p: p.endswith(("lm/sampling.py", "lm/batch_draw.py")) or short(f) == "token_ranks"),
+    ("prompt reading", lambda f, p: short(f) in ("read_prompt", "read_prompts", "feed")),
+    ("text pieces and story", lambda f, p: p.endswith(("lm/text.py", "page_format.py")) or short(f) == "piece"),
+    ("batch engine, other", lambda f, p: p.endswith(("lm/batching.py", "lm/batch_row.py"))),
     ("gradio", lambda f, p: any(p.startswith(g) or "/" + g in p for g in ("gradio/", "gradio_client/"))),
     ("http and event loop", lambda f, p: any(m in p for m in ("uvicorn", "starlette", "anyio", "asyncio", "h11",
                                                                     "httptools", "fastapi", "selectors"))),

@@ -121,8 +121,7 @@ def training_figure(history: list[dict]):
     ax.plot([h["epoch"] for h in whole], [math.exp(h["train_loss"]) for h in whole], "o-", color="#2563eb",
             linewidth=2.5, label="the books it practised on")
     ax.plot([h["epoch"] for h in history], [math.exp(h["valid_loss"]) for h in history], "s-", color="#c2410c",
-            linewidth=2.5,
-            label="a book kept aside (never trained on)")
+            linewidth=2.5, label="a book kept aside (never trained on)")
     ax.set_xlabel("pass through the books (epoch)", fontsize=FONT)
     ax.set_ylabel("perplexity (lower = better)", fontsize=FONT)
     ax.tick_params(labelsize=FONT - 1)

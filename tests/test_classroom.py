@@ -132,6 +132,30 @@ def test_no_table_or_plot_overflows(page, name):
     assert _words_broken(page, "#preset-table") == [] and _words_broken(page, "#entropy-table") == []
 
 
+def _wrapped(page, selector: str) -> bool:
+    """Whether any text of `selector` breaks over two lines."""
+    return page.evaluate("""(selector) => {
+        const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+            if (lines.size > 1) return true;
+        }
+        return false;
+    }""", selector)
+
+
+def test_be_the_samplers_buttons_fit_a_phone_on_one_line_each(page):
+    _fresh(page, PHONE)
+    page.get_by_role("tab", name="Be the sampler").click()
+    buttons = ("#sampler-start", "#sampler-roll", "#sampler-back")
+    expect(page.locator(buttons[0])).to_be_visible()
+    boxes = _settled_boxes(page, *buttons)
+    assert len({round(b["y"]) for b in boxes}) == 1 and boxes[-1]["x"] + boxes[-1]["width"] <= PHONE["width"]
+    assert [b for b in buttons if _wrapped(page, b)] == []  # "Start over" once wrapped into two lines
+
+
 def test_keyboard_writes_and_reaches_write(page):
     _fresh(page, LAPTOP)
     page.locator("#prompt textarea").click()

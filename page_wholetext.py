@@ -57,7 +57,7 @@ class WholeTexts:
 
     @shown_to_user
     def run(self, prompt, temperatures, max_new_tokens, seed):
-        """SAMPLES texts at each temperature: (figure, table rows, texts as HTML, seed used)."""
+        """SAMPLES texts at each temperature: (figure, the figure for a phone, table rows, texts as HTML, seed)."""
         if not temperatures:
             raise ValueError("Choose at least one temperature.")
         prompt, seed = read_prompt(prompt, MAX_PROMPT_CHARS), read_seed(seed)
@@ -68,7 +68,8 @@ class WholeTexts:
                                            for g in gens[i * SAMPLES:(i + 1) * SAMPLES]])
                  for i, t in enumerate(temps)]
         _, rows = view.stats_table(stats, self.with_copies)
-        return (view.wholetext_figure(stats, self.with_copies, SAMPLES), rows,
+        return (view.wholetext_figure(stats, self.with_copies, SAMPLES),
+                view.wholetext_figure(stats, self.with_copies, SAMPLES, columns=1), rows,
                 view.samples_html(stats, self.with_copies), str(seed))
 
     # Only the model's part runs in ZeroGPU's worker: generations pickle, a matplotlib figure does not.
@@ -94,13 +95,15 @@ def wholetext_tab(whole: WholeTexts, prompt, seed) -> dict:
         go = gr.Button("Write and measure", variant="primary", scale=1, elem_id="whole-button")
     if not whole.with_copies:
         gr.Markdown(NO_INDEX, elem_id="whole-no-index")
+    # The same figure twice, as a <picture> offers art for each screen: style.css shows the one for the screen.
     plot = gr.Plot(label="Measures against temperature", show_label=False, elem_id="whole-plot")
+    phone_plot = gr.Plot(label="Measures against temperature", show_label=False, elem_id="whole-plot-phone")
     headers, _ = view.stats_table([], whole.with_copies)
     table = gr.Dataframe(headers=headers, interactive=False, wrap=True, label="The plot as numbers (averages)",
                          elem_id="whole-table")
     seed_used = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="whole-seed")
     texts = gr.HTML(label="The texts", show_label=False, elem_id="whole-texts-html")
-    inputs, outputs = [prompt, temperatures, tokens, seed], [plot, table, texts, seed_used]
+    inputs, outputs = [prompt, temperatures, tokens, seed], [plot, phone_plot, table, texts, seed_used]
     go.click(whole.run, inputs=inputs, outputs=outputs, api_name="whole_texts", **MODEL_QUEUE)
     return {"whole_temperatures": temperatures, "whole_tokens": tokens, "run": whole.run, "inputs": inputs,
             "outputs": outputs}

@@ -99,7 +99,7 @@ def _panel(ax, stats, title, ylabel, series, percent: bool) -> None:
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     if any(label for _, label in series):
-        ax.legend(frameon=False, fontsize=FONT - 4)
+        ax.legend(frameon=False, fontsize=FONT - 4, loc="lower right")  # variety is high at the right
 
 
 def figure_title(samples: int) -> str:
@@ -107,20 +107,23 @@ def figure_title(samples: int) -> str:
             f"({samples} texts at each temperature; phrases = 4 words)")
 
 
-def wholetext_figure(stats: list[TemperatureStats], with_copies: bool, samples: int):
+def wholetext_figure(stats: list[TemperatureStats], with_copies: bool, samples: int, columns: int = 2):
     """One panel per measure against temperature (the copy panel only with an index), the line through
-    the average of the samples, the grey band their middle half."""
+    the average of the samples, the grey band their middle half. Two columns, 640 px wide, for a laptop; one,
+    400 px wide, for a phone, where the two-column image shrinks to half and its numbers to ~7 px."""
     from matplotlib.figure import Figure  # not pyplot: no global state shared between threads
 
     panels = PANELS if with_copies else PANELS[:3]
-    rows = math.ceil(len(panels) / 2)
-    fig = Figure(figsize=(6.4, 1.4 + 3.2 * rows), dpi=100, layout="constrained")
-    axes = fig.subplots(rows, 2, squeeze=False).reshape(-1)
+    rows = math.ceil(len(panels) / columns)
+    size = (6.4, 1.4 + 3.2 * rows) if columns == 2 else (4.0, 1.7 + 2.8 * rows)
+    fig = Figure(figsize=size, dpi=100, layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).reshape(-1)
     for ax, (title, ylabel, series) in zip(axes, panels):
         _panel(ax, stats, title, ylabel, series, percent=series[0][0] != "perplexity")
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(figure_title(samples), fontsize=FONT)
+    title = figure_title(samples)
+    fig.suptitle(title if columns == 2 else title.replace("; ", ";\n"), fontsize=FONT)  # 400 px: one more line
     return fig
 
 

@@ -60,8 +60,9 @@ def main() -> None:
         t0 = time.perf_counter()
         whole._write(prompt, DEFAULT_TEMPERATURES, args.tokens, int(args.seed))
         t1 = time.perf_counter()
-        fig, rows, _, _ = whole.run(prompt, DEFAULT_TEMPERATURES, args.tokens, args.seed)
-        fig.savefig(io.BytesIO(), format="png")
+        fig, phone_fig, rows, _, _ = whole.run(prompt, DEFAULT_TEMPERATURES, args.tokens, args.seed)
+        for figure in (fig, phone_fig):  # the page sends both as PNGs
+            figure.savefig(io.BytesIO(), format="png")
         sweeps.append(t1 - t0)
         actions.append(time.perf_counter() - t1)
     print(f"{len(DEFAULT_TEMPERATURES)} temperatures x 20 samples x {args.tokens} tokens: sweep "

@@ -132,17 +132,23 @@ def test_no_table_or_plot_overflows(page, name):
     assert _words_broken(page, "#preset-table") == [] and _words_broken(page, "#entropy-table") == []
 
 
-def test_whole_texts_table_on_a_phone_breaks_no_word_and_scrolls_inside_its_frame(page):
+def test_whole_texts_on_a_phone_one_column_figure_and_a_table_that_breaks_no_word(page):
     _fresh(page, PHONE)
     page.get_by_role("tab", name="Whole texts").click()
     page.locator("#whole-temperatures").get_by_label("1.5", exact=True).uncheck()  # fewer rows: a quicker run
     page.locator("#whole-temperatures").get_by_label("2", exact=True).uncheck()
     page.locator("#whole-button").click()
-    expect(page.locator("#whole-plot img")).to_be_visible(timeout=60_000)
+    expect(page.locator("#whole-plot-phone img")).to_be_visible(timeout=60_000)  # the one-column figure
+    expect(page.locator("#whole-plot")).to_be_hidden()
+    img = _box(page, "#whole-plot-phone img")
+    assert img["x"] >= 0 and img["x"] + img["width"] <= PHONE["width"]
     expect(page.locator("#whole-table")).to_contain_text("0.25")
     page.wait_for_timeout(300)
     assert _words_broken(page, "#whole-table") == []  # "tempe/rature", "perplexi/ty" before
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # the page does not scroll
+    page.set_viewport_size(LAPTOP)  # the same results on a wider screen: the two-column figure
+    expect(page.locator("#whole-plot img")).to_be_visible()
+    expect(page.locator("#whole-plot-phone")).to_be_hidden()
 
 
 def _wrapped(page, selector: str) -> bool:

@@ -276,7 +276,7 @@ def test_each_lesson_through_the_server_and_the_action_it_runs(served, bundled, 
         shown = [html.unescape(re.sub(r"<[^>]+>", "", t)) for t in texts]  # the columns' words, as read
         assert shown == [g.text for g in expected] and seed == str(lesson.seed)
     else:  # Write and measure, on the lesson's temperatures
-        _, rows, texts, seed = _call(client, settings["prompt"], settings["temperatures"], settings["new_tokens"],
+        _, _, rows, texts, seed = _call(client, settings["prompt"], settings["temperatures"], settings["new_tokens"],
                                      settings["seed"], api_name="/whole_texts")
         n = page_wholetext.SAMPLES  # (this server was built without the n-gram index: no copy measure)
         stats = [view.TemperatureStats(t, [view.measure(g, bundled[1], None) for g in expected[i * n:(i + 1) * n]])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -99,13 +100,33 @@ def test_an_index_of_another_vocabulary_is_refused():
 
 def test_without_an_index_the_copy_measure_is_left_out():
     model, vocab, _ = tiny_model()
-    fig, rows, html, seed = page_wholetext.WholeTexts(model, vocab).run(PROMPT, [0.5, 1.0], 8, "3")
+    fig, phone, rows, html, seed = page_wholetext.WholeTexts(model, vocab).run(PROMPT, [0.5, 1.0], 8, "3")
     assert len(fig.axes) == 4 and sum(ax.get_visible() for ax in fig.axes) == 3  # no copy panel
+    assert len(phone.axes) == 3 and all(ax.get_visible() for ax in phone.axes)
     assert [len(r) for r in rows] == [5, 5] and "no n-gram index" in html and "<mark" not in html
     assert seed == "3"
     demo = app.build_demo(model, vocab)
     assert any("no n-gram index" in (getattr(b, "value", "") or "") for b in demo.blocks.values()
                if isinstance(b, gr.Markdown))
+
+
+def test_the_figure_for_a_phone_is_one_column_whose_numbers_read_there():
+    """The two-column figure is 640 px wide: on a phone (~310 px for it) its tick numbers were ~7 px high."""
+    model, vocab, index = tiny_model()
+    fig, phone, *_ = page_wholetext.WholeTexts(model, vocab, index).run(PROMPT, [0.5, 1.0], 8, "3")
+    for figure in (fig, phone):
+        figure.draw_without_rendering()  # the constrained layout places the panels
+    assert len({round(ax.get_position().x0, 2) for ax in fig.axes}) == 2
+    assert len({round(ax.get_position().x0, 2) for ax in phone.axes}) == 1 and len(phone.axes) == 4
+    for figure in (fig, phone):  # the heading inside the picture (at 400 px wide its last line was cut)
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        (heading,) = figure.texts
+        box = heading.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= figure.get_size_inches()[0] * figure.dpi, heading.get_text()
+    shown = 310 / (phone.get_size_inches()[0] * phone.dpi)  # its scale in a phone's column
+    for ax in phone.axes:
+        for label in ax.get_xticklabels() + ax.get_yticklabels():
+            assert label.get_fontsize() * phone.dpi / 72 * shown >= 11  # px on the phone's screen
 
 
 def test_the_action_pickles_as_zerogpu_sends_it():
@@ -116,7 +137,7 @@ def test_the_action_pickles_as_zerogpu_sends_it():
     whole = page_wholetext.WholeTexts(model, vocab, index)
     again = pickle.loads(pickle.dumps(whole))
     assert torch.equal(again.index.bits, index.bits)
-    assert again.run(PROMPT, [1.0], 6, "2")[1] == whole.run(PROMPT, [1.0], 6, "2")[1]
+    assert again.run(PROMPT, [1.0], 6, "2")[2] == whole.run(PROMPT, [1.0], 6, "2")[2]  # the table's rows
 
 
 # ------------------------------------------------------------------------------------ the bundled model
@@ -152,14 +173,15 @@ def _call(client, *args):
 
 def test_whole_texts_endpoint_gives_a_plot_and_highlighted_texts(served):
     client, model, vocab, index = served
-    plot, table, texts, seed = _call(client, PROMPT, [0.25, 2.0], 12, "5")
+    plot, phone, table, texts, seed = _call(client, PROMPT, [0.25, 2.0], 12, "5")
     assert seed == "5"
-    assert isinstance(plot, dict) and plot.get("type") == "matplotlib" and plot.get("plot")
+    for figure in (plot, phone):
+        assert isinstance(figure, dict) and figure.get("type") == "matplotlib" and figure.get("plot")
     assert [row[0] for row in table["data"]] == [0.25, 2.0] and len(table["headers"]) == 6
     assert "Highlighted" in texts and texts.count('class="whole-text"') == 2 * 20
     assert texts.count("<mark") > 1  # the legend's, and at least one run of copied words
     # What the page shows is what the action computes in-process from the same seeds.
-    _, rows, html, _ = page_wholetext.WholeTexts(model, vocab, index).run(PROMPT, [0.25, 2.0], 12, "5")
+    _, _, rows, html, _ = page_wholetext.WholeTexts(model, vocab, index).run(PROMPT, [0.25, 2.0], 12, "5")
     assert table["data"] == rows and texts == html
 
 
@@ -174,4 +196,4 @@ def test_bad_input_is_a_readable_error(served, args, message):
     with pytest.raises(AppError) as caught:
         _call(client, *args)
     assert message in str(caught.value) and "Traceback" not in str(caught.value)
-    assert _call(client, PROMPT, [1.0], 5, "1")[3] == "1"  # still serving
+    assert _call(client, PROMPT, [1.0], 5, "1")[-1] == "1"  # still serving (the seed is the last output)

@@ -18,6 +18,21 @@ import torch.nn.functional as F
 from lm import LMConfig, LSTMLanguageModel, Vocab, tokenize
 from tests.web_helpers import browser, bundled, space, url  # noqa: F401 (the static page's tests' fixtures)
 
+# Tests that start a browser or a subprocess (train.py, app.py, torchrun, node) are marked "slow", so that
+# `pytest -m "not slow"` is a quick loop while editing (CI runs everything): the files where most tests do,
+# the tests that take a browser fixture, and, in other files, the tests marked by hand.
+SLOW_FILES = {"test_browser.py", "test_classroom.py", "test_cli.py", "test_deploy.py", "test_export.py",
+              "test_lessons_browser.py", "test_link.py", "test_space_gpu.py", "test_stream.py", "test_train.py"}
+BROWSER_FIXTURES = {"browser", "browser_page", "page"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        name = item.path.name
+        if name in SLOW_FILES or name.startswith("test_web") or BROWSER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 # Invented sentences only (no corpus text).
 SENTENCES = [
     "The brass owl sat on the red gate.",

@@ -551,6 +551,7 @@ def _run_app(*args, env=None):
                           timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow  # a subprocess
 def test_missing_model_is_a_one_line_error(tmp_path):
     done = _run_app("--model", str(tmp_path / "no-such-model"), "--port", "0")
     assert done.returncode != 0
@@ -571,6 +572,7 @@ def _limits_at_import(env: dict) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.slow  # a subprocess
 def test_limits_follow_the_environment():
     clean = {k: v for k, v in os.environ.items() if k not in LIMITS}
     assert _limits_at_import(clean) == "[1000, 300, 3.5, 200, 20, 2, 100]"

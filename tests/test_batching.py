@@ -295,6 +295,7 @@ def test_load_off_thread_runs_the_load_elsewhere_and_hands_back_its_result_or_it
         lm.batching.load_off_thread(lm.load_pretrained, "/no such model")
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_program_that_exits_while_the_batch_writes_exits_at_once_and_cleanly():
     """Streams still writing when the program ends (here one kept but no longer read): the worker stops
     at its next step, and the process exits 0, without "terminate called" (a daemon worker ended inside a

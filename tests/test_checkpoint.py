@@ -104,6 +104,7 @@ def test_a_flipped_byte_anywhere_is_one_clear_error(finished, tmp_path):
     assert not torch.equal(flipped, raw(source)["model"]["fc.weight"]) and torch.isfinite(flipped).all()
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_flipped_tensor_byte_stops_a_real_resume_with_one_line(finished, tmp_path):
     out, ckpt = copy_run(finished, tmp_path)
     damaged = bytearray(ckpt.read_bytes())
@@ -219,6 +220,7 @@ def test_a_crafted_checkpoint_is_one_line_and_writes_nothing(finished, tmp_path,
     assert snapshot(out) == before
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.parametrize("case", CRAFTED_BY_PROCESS)
 def test_a_crafted_checkpoint_stops_a_real_process_with_one_line(finished, tmp_path, case):
     out, ckpt = copy_run(finished, tmp_path)
@@ -240,6 +242,7 @@ def test_an_older_unsealed_checkpoint_is_named_by_its_version(finished, tmp_path
     assert_one_line_error(err, str(ckpt), "version 2, expected 3", "--overwrite")
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_untouched_checkpoint_resumes(finished, tmp_path, capsys):
     """The checks pass a real checkpoint (re-sealed through save, too): the run goes on to epoch 3."""
     out, ckpt = copy_run(finished, tmp_path)

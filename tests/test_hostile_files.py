@@ -400,6 +400,7 @@ def _break(folder: Path, how: str) -> str:
     return "'fc.bias' holds nan or inf"
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.parametrize("how", ["layers", "nesting", "nan"])
 def test_app_prints_one_line(folder, tmp_path, how):
     mention = _break(folder, how)
@@ -411,6 +412,7 @@ def test_app_prints_one_line(folder, tmp_path, how):
     assert mention in lines[0]
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.parametrize("script,how", [("generate.py", "nan"), ("generate.py", "nesting"),
                                         ("evaluate.py", "layers")])
 def test_cli_prints_one_line_for_a_hostile_folder(folder, tmp_path, script, how):
@@ -423,6 +425,7 @@ def test_cli_prints_one_line_for_a_hostile_folder(folder, tmp_path, script, how)
     assert done.stdout == ""
 
 
+@pytest.mark.slow  # a subprocess
 @pytest.mark.parametrize("value", ["1e300", "1e39", "10000.5", "inf"])
 def test_generate_refuses_a_huge_temperature_as_the_flag(folder, tmp_path, value):
     done = run_script("generate.py", "--model", str(folder), "--temperature", "0.7", value, tmp_path=tmp_path)

@@ -94,7 +94,7 @@ class Quiz:
 def lesson_box() -> dict:
     """The chosen lesson's "what to notice", above the tabs (so it stays in sight on the lesson's tab)."""
     with gr.Column(visible=False, elem_id="lesson-box") as box:
-        with gr.Row():
+        with gr.Row(elem_id="lesson-row"):
             text = gr.Markdown(elem_id="lesson-notice")
             close = gr.Button("Close", size="sm", scale=0, min_width=70, elem_id="lesson-close")
     close.click(lambda: gr.Column(visible=False), outputs=box, api_visibility="private", queue=False)

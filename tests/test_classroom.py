@@ -151,6 +151,17 @@ def test_whole_texts_on_a_phone_one_column_figure_and_a_table_that_breaks_no_wor
     expect(page.locator("#whole-plot-phone")).to_be_hidden()
 
 
+def test_a_lessons_notice_takes_a_phones_whole_width(page):
+    """Close above the notice, not beside it: beside it, the notice had 200 of the box's 310 px and was 500 px tall."""
+    _fresh(page, PHONE)
+    page.get_by_role("tab", name="Lessons").click()
+    page.locator("#lesson-2").click()
+    expect(page.locator("#lesson-notice")).to_contain_text("Lesson 2")
+    notice, box, close = _settled_boxes(page, "#lesson-notice", "#lesson-box", "#lesson-close")
+    assert notice["width"] >= 0.85 * box["width"], (notice, box)
+    assert close["y"] + close["height"] <= notice["y"] + 2  # Close above the notice's first line
+
+
 def _wrapped(page, selector: str) -> bool:
     """Whether any text of `selector` breaks over two lines."""
     return page.evaluate("""(selector) => {

@@ -150,5 +150,7 @@ def test_lessons_on_a_phone_fit_the_screen(browser, url):
     _shown(phone, LESSONS[1])
     notice = phone.locator("#lesson-notice").bounding_box()
     assert notice["x"] >= 0 and notice["x"] + notice["width"] <= 375
+    box, close = phone.locator("#lesson-box").bounding_box(), phone.locator("#lesson-close").bounding_box()
+    assert notice["width"] >= 0.85 * box["width"] and close["y"] + close["height"] <= notice["y"] + 2  # Close above
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     context.close()

@@ -150,7 +150,7 @@ def side_by_side_tab(actions: Actions, prompt, seed) -> dict:
     preset = gr.Button("Run all eleven", elem_id="preset-button")
     table = gr.Dataframe(headers=["temperature", "text"], datatype=["number", "str"], interactive=False, wrap=True,
                          column_widths=["12%", "88%"], max_height=1200, elem_id="preset-table",
-                         label="Eleven temperatures, same prompt, same seed")
+                         elem_classes=["page-table"], label="Eleven temperatures, same prompt, same seed")
     preset_seed = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="preset-seed")
     preset.click(actions.notebook_preset, inputs=[prompt, tokens, seed], outputs=[table, preset_seed],
                  api_name="notebook_preset", **MODEL_QUEUE)
@@ -169,12 +169,13 @@ def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> dict:
     plot = gr.Plot(label="The model's chances for the next word", show_label=False, elem_id="distribution-plot")
     with gr.Row():  # the wide table (a column per temperature) gets the wide column
         with gr.Column(scale=3):
-            probabilities = gr.Dataframe(interactive=False, label="The bars as numbers", elem_id="probability-table")
+            probabilities = gr.Dataframe(interactive=False, label="The bars as numbers", elem_id="probability-table",
+                                         elem_classes=["page-table"])
         with gr.Column(scale=2):
             entropy = gr.Dataframe(headers=["temperature", "entropy (bits)", "like picking evenly among N words"],
                                    datatype=["number", "number", "str"], interactive=False, wrap=True,
                                    column_widths=["28%", "28%", "44%"], label="Entropy: how open the choice is",
-                                   elem_id="entropy-table")
+                                   elem_id="entropy-table", elem_classes=["page-table"])
             gr.Markdown(page_text("explanation"), elem_id="explanation")
     gr.on([show.click, tab.select, temperatures.input, top_words.release], actions.distribution,
           inputs=[prompt, temperatures, top_words, *cut], outputs=[plot, probabilities, entropy],
@@ -253,8 +254,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, sh
     steady_server(TRIM_SECONDS)  # before demo.queue(), which reads Gradio's analytics settings
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     options = {"state_session_capacity": MAX_SESSIONS, "max_file_size": 0, **kwargs}  # the page takes no uploads
-    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, js=JS,
-                       **options)
+    return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, js=JS, **options)
 
 
 # ------------------------------------------------------------------------------------------ CLI

@@ -96,11 +96,9 @@ class Actions:
         """Stream a continuation of `prompt`. Yields (text so far, its coloured words as HTML, seed used, and what
         was written, for "inspect a word": a gr.State, kept on the server). In a thread, as ZeroGPU runs it."""
         story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
-        wrote = False
         for chunk in self.engine.chunks(**settings):
-            wrote = True
             yield story.update(chunk)
-        if not wrote:
+        if not story.tokens:  # no list came (a list is never empty)
             yield self._nothing_to_write(story, max_new_tokens)
 
     @shown_to_user
@@ -108,11 +106,9 @@ class Actions:
         """`generate` on the server's event loop (lm.batching's achunks): the same updates, with no thread
         between the batch and the page. What the page's Write runs, but on ZeroGPU."""
         story, settings = self._begin_write(prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos)
-        wrote = False
         async for chunk in self.engine.achunks(**settings):
-            wrote = True
             yield story.update(chunk)
-        if not wrote:
+        if not story.tokens:  # no list came (a list is never empty)
             yield self._nothing_to_write(story, max_new_tokens)
 
     def _begin_write(self, prompt, temperature, top_k, top_p, max_new_tokens, seed, stop_at_eos):

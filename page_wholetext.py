@@ -100,7 +100,7 @@ def wholetext_tab(whole: WholeTexts, prompt, seed) -> dict:
     phone_plot = gr.Plot(label="Measures against temperature", show_label=False, elem_id="whole-plot-phone")
     headers, _ = view.stats_table([], whole.with_copies)
     table = gr.Dataframe(headers=headers, interactive=False, wrap=True, label="The plot as numbers (averages)",
-                         elem_id="whole-table")
+                         elem_id="whole-table", elem_classes=["page-table"])
     seed_used = gr.Textbox(label="Seed used", interactive=False, max_lines=1, elem_id="whole-seed")
     texts = gr.HTML(label="The texts", show_label=False, elem_id="whole-texts-html")
     inputs, outputs = [prompt, temperatures, tokens, seed], [plot, phone_plot, table, texts, seed_used]

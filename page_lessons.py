@@ -25,6 +25,7 @@ from page_actions import (
     Actions,
 )
 from page_input import notice_prompt, read_prompt, shown_to_user
+from page_wholetext import MAX_TOKENS as WHOLE_MAX_TOKENS
 from space_gpu import gpu, gpu_seconds
 
 
@@ -116,7 +117,7 @@ def _fill(n: int, lesson: Lesson, side: dict):
         elif lesson.tab == "side-by-side":
             columns = [min(t, MAX_TEMPERATURE) for t in lesson.temperatures] + [min(lesson.new_tokens, MAX_NEW_TOKENS)]
         else:  # whole-texts (lessons.py checks the tab)
-            whole = [list(lesson.temperatures), lesson.new_tokens]
+            whole = [[t for t in lesson.temperatures if t <= MAX_TEMPERATURE], min(lesson.new_tokens, WHOLE_MAX_TOKENS)]
         return *shared, *playground, *columns, *whole
 
     return fill

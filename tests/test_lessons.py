@@ -315,6 +315,19 @@ def test_the_lesson_buttons_fill_the_controls(bundled):
         assert set(range(mine.start, mine.stop - (lesson.tab == "playground"))) <= touched <= set(mine)  # others alone
 
 
+def test_a_lesson_keeps_to_the_limits_a_class_set(bundled, monkeypatch):
+    """WHOLE_TEXT_MAX_TOKENS and MAX_TEMPERATURE can be lowered for a class: a lesson's button then sets its tab's
+    controls within them (a value past a slider's end would be refused), as the Playground's and the columns' do."""
+    import page_lessons
+
+    monkeypatch.setattr(page_lessons, "WHOLE_MAX_TOKENS", 40)
+    monkeypatch.setattr(page_lessons, "MAX_TEMPERATURE", 1.5)
+    n, lesson = next((n, x) for n, x in enumerate(LESSONS, 1) if x.tab == "whole-texts")
+    assert lesson.new_tokens > 40 and max(lesson.temperatures) > 1.5
+    temperatures, tokens = page_lessons._fill(n, lesson, {"temperatures": [None] * 4})()[-2:]
+    assert tokens == 40 and temperatures == [t for t in lesson.temperatures if t <= 1.5]
+
+
 # ----------------------------------------------------------------------------------------- the quiz
 def _raw_quiz_new(url: str, prompt: str) -> str:
     """The new-puzzle answer exactly as the browser receives it (the event stream of /quiz_new)."""

@@ -145,7 +145,8 @@ def write_model_folder(source, out, small: str | None = "float16", measure: bool
     files["draw"] = "draw.css"
     if info.get("history"):  # the student's curve, as the Gradio page's Model tab draws it (no learning rate)
         training_figure(info["history"]).savefig(out / "training_curve.png")
-        files["curve"] = "training_curve.png"
+        training_figure(info["history"], phone=True).savefig(out / "training_curve_phone.png")
+        files["curve"], files["curve_phone"] = "training_curve.png", "training_curve_phone.png"
     inputs, outputs = io_names(model.config.num_layers)
     sizes = {k: (out / v).stat().st_size for k, v in files.items()}
     packed = {k: pack(out / files[k]).name for k in ("model", "small") if k in files}  # what the page fetches

@@ -494,8 +494,9 @@ def test_model_tab_shows_the_name_and_facts(tmp_path):
     assert f"| Numbers it learned (parameters) | {model.num_parameters():,} |" in text
     assert "| 43.25: on average as unsure as choosing among about 43 words |" in text
     assert "A perplexity of about 43 means" in text
-    plots = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "training-curve"]
-    assert len(plots) == 1 and isinstance(plots[0], gr.Plot)  # the student's curve: perplexity per epoch
+    curves = ("training-curve", "training-curve-phone")
+    plots = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) in curves]
+    assert [type(b) for b in plots] == [gr.Plot, gr.Plot]  # the student's curve (perplexity per epoch), and a phone's
     assert not [b for b in demo.blocks.values() if isinstance(b, gr.Image)]  # not the card's (learning rate)
 
 

@@ -162,6 +162,18 @@ def test_a_lessons_notice_takes_a_phones_whole_width(page):
     assert close["y"] + close["height"] <= notice["y"] + 2  # Close above the notice's first line
 
 
+def test_the_model_tab_shows_a_phone_its_own_training_curve(page):
+    _fresh(page, PHONE)
+    page.get_by_role("tab", name="Model").click()
+    expect(page.locator("#training-curve-phone img")).to_be_visible(timeout=30_000)
+    expect(page.locator("#training-curve")).to_be_hidden()
+    img = _box(page, "#training-curve-phone img")
+    assert img["x"] >= 0 and img["x"] + img["width"] <= PHONE["width"]
+    page.set_viewport_size(LAPTOP)
+    expect(page.locator("#training-curve img")).to_be_visible()
+    expect(page.locator("#training-curve-phone")).to_be_hidden()
+
+
 def _wrapped(page, selector: str) -> bool:
     """Whether any text of `selector` breaks over two lines."""
     return page.evaluate("""(selector) => {

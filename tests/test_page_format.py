@@ -170,6 +170,30 @@ def test_the_training_curve_is_perplexity_per_epoch_with_no_learning_rate_panel(
     assert "perplexity" in ax.get_ylabel() and "epoch" in ax.get_xlabel()
 
 
+def test_the_training_curve_for_a_phone_reads_there_and_keeps_its_text_inside():
+    """The 640-px curve, ~310 px wide on a phone, showed its key and numbers at 9-10 px there."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    history = [{"epoch": e, "train_loss": 6 - e / 3, "valid_loss": 5.5 - e / 4, "lr": 0.1} for e in range(1, 16)]
+    wide, phone = page_plots.training_figure(history), page_plots.training_figure(history, phone=True)
+    assert [line.get_ydata().tolist() for line in phone.axes[0].lines] == [
+        line.get_ydata().tolist() for line in wide.axes[0].lines]  # the same curve
+    width = phone.get_size_inches()[0] * phone.dpi
+    shown = 310 / width  # its scale in a phone's column
+    ax = phone.axes[0]
+    renderer = FigureCanvasAgg(phone).get_renderer()
+    phone.draw_without_rendering()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    texts = [t for t in ax.get_xticklabels() if x0 <= t.get_position()[0] <= x1]  # the ticks drawn
+    texts += [t for t in ax.get_yticklabels() if y0 <= t.get_position()[1] <= y1]
+    texts += [ax.xaxis.label, ax.yaxis.label, ax.title, *phone.legends[0].get_texts()]
+    for text in texts:
+        if text.get_text():
+            assert text.get_fontsize() * phone.dpi / 72 * shown >= 13.5, text.get_text()  # px on the phone
+            box = text.get_window_extent(renderer)
+            assert 0 <= box.x0 and box.x1 <= width, text.get_text()  # none cut at the picture's edge
+
+
 def test_an_epoch_the_time_budget_cut_short_has_no_train_point():
     """Its train loss is the mean of its first steps (one batch, for the bundled model), not of a pass: drawn,
     it made the curve turn up at the end. Its validation loss is a real score of the weights and stays."""

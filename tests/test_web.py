@@ -245,6 +245,63 @@ def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled
     context.close()
 
 
+# The How tab's bars as laid out: each word's label whole and its full width, each bar's value apart from the
+# others, each bar as long as its chance (its lane is the axis), the cut-off line above the first word removed.
+BARS_LAYOUT = """box => {
+  const r = (e) => e.getBoundingClientRect();
+  const words = [...box.querySelectorAll('.word')].map((w) => ({ text: w.innerText,
+    whole: w.scrollWidth <= w.clientWidth, inside: r(w).left >= r(box).left && r(w).right <= r(box).right }));
+  const values = [...box.querySelectorAll('.value')].filter((v) => v.innerText).map(r);
+  const overlaps = values.filter((a, i) => values.slice(i + 1).some((b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length;
+  const lanes = [...box.querySelectorAll('.lanes')].map((l) => [...l.querySelectorAll('.lane')].map((lane) => {
+    const bar = lane.querySelector('.bar');
+    return bar ? r(bar).width / r(lane).width : 0;
+  }));
+  const cut = box.querySelector('.line.cut');
+  return { words, overlaps, lanes, scrolls: box.scrollWidth > box.clientWidth,
+    cutBefore: cut ? cut.nextElementSibling.innerText : null };
+}"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_bars_lie_down_and_every_word_and_value_reads_at_phone_and_laptop_width(browser, url, bundled, width):
+    """On a phone the old standing bars cut "they" to "t..." and piled their rotated values on each other."""
+    model, vocab = bundled
+    context = _offline_context(browser, viewport={"width": width, "height": 800})
+    page = _open(context, url)
+    _write(page, PROMPTS[0], 1.0, 3, 1, top_k=4)  # the Playground's top-k: the How tab draws its cut-off
+    page.click("#tab-how")
+    page.wait_for_selector("#bars .lanes")
+    got = page.eval_on_selector("#bars", BARS_LAYOUT)
+    dists = lm.next_token_distribution(model, vocab, PROMPTS[0], [0.25, 1.0, 2.0], top=10, top_k=4)
+    shown = ["↵ (new line)" if t == "<eos>" else w for t, w in zip(dists[0].tokens, dists[0].words)]
+    assert [w["text"] for w in got["words"]] == shown + ["all other words"]
+    assert all(w["whole"] and w["inside"] for w in got["words"]), got["words"]
+    assert got["overlaps"] == 0 and not got["scrolls"]
+    assert got["cutBefore"] == shown[4]  # top-k 4 keeps four words: the line is above the fifth
+    values = [d.probs + [1 - sum(d.probs) if 1 - sum(d.probs) > 1e-6 else 0.0] for d in dists]  # as others_share
+    xmax = min(1.0, max(max(v) for v in values) * 1.05 + 0.01)
+    for i, lane in enumerate(got["lanes"]):  # word i: a lane per temperature, as long as its chance
+        for k, length in enumerate(lane):
+            p = values[k][i]
+            assert length == pytest.approx(max(p / xmax, 0.01) if p > 0 else 0, abs=0.01), (shown + ["others"])[i]
+    context.close()
+
+
+def test_the_model_tab_shows_a_phone_its_own_training_curve(browser, url):
+    context = _offline_context(browser, viewport={"width": 375, "height": 800})
+    page = _open(context, url)
+    page.click("#tab-model")
+    curve = "e => e.complete && e.naturalWidth ? e.currentSrc.split('/').pop() : null"
+    page.wait_for_function(f"({curve})(document.querySelector('#curve'))")
+    assert page.eval_on_selector("#curve", curve) == "training_curve_phone.png"
+    assert page.eval_on_selector("#curve", "e => e.getBoundingClientRect().right") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_function(f"({curve})(document.querySelector('#curve')) === 'training_curve.png'")
+    context.close()
+
+
 def test_next_word_bars_match_python(browser, url, bundled):
     model, vocab = bundled
     context = _offline_context(browser)

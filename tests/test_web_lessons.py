@@ -124,7 +124,7 @@ def test_the_quiz_writes_at_the_temperature_it_reveals(page, bundled):
         guess = page.locator("#quiz-guess input").nth(round_)
         guess.check()
         page.click("#quiz-reveal")
-        page.wait_for_selector("#quiz-bars:not([hidden]) .group")
+        page.wait_for_selector("#quiz-bars:not([hidden]) .lanes")
         verdict = page.inner_text("#quiz-verdict")
         temperature, seed = re.search(r"written at temperature ([\d.]+) \(.+?\), seed (\d+)\.", verdict).groups()
         assert float(temperature) in {c.temperature for c in QUIZ_CHOICES} and QUIZ["how_to_tell"] in verdict
@@ -134,7 +134,7 @@ def test_the_quiz_writes_at_the_temperature_it_reveals(page, bundled):
         assert page.eval_on_selector("#quiz-text", "e => e.textContent") == expected.text
         # The bars: the three temperatures, the model's top words after the prompt.
         assert page.locator("#quiz-bars .key > span").count() == len(QUIZ_CHOICES)
-        assert page.locator("#quiz-bars .group").count() == QUIZ["top_words"] + 1  # and "all other words"
+        assert page.locator("#quiz-bars .word").count() == QUIZ["top_words"] + 1  # and "all other words"
         page.click("#quiz-reveal")
         assert "This puzzle is already revealed" in page.inner_text("#message")
 

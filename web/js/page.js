@@ -140,6 +140,7 @@ async function boot() {
   }
   if (manifest.files.curve) {
     $("#curve").src = new URL(manifest.files.curve, MODEL).href;
+    if (manifest.files.curve_phone) $("#curve-phone").srcset = new URL(manifest.files.curve_phone, MODEL).href; // 400 px, for a phone
     $("#curve").hidden = false;
   }
   $("#model-line").innerHTML = settings.texts.model_line + (which === "small" ? ` (${manifest.small_kind} weights)` : "");

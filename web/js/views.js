@@ -190,33 +190,41 @@ function promptTail(app, prompt) { // page_plots._prompt_tail: the last six word
   return tail ? (words.length > 6 ? "... " : "") + tail : "(a new line)";
 }
 
-// page_plots.distribution_figure in HTML: bars per word and for "all other words", each with its value; a bar
-// over 0 is never under 1% of the box (a hot 1.5% on a 70% axis stays visible); the top-k / top-p cut-off is a
-// dashed line before the first word it removes. Drawn into `box` (the How tab's, or the quiz's).
+// page_plots.distribution_figure in HTML, lying down as it does: a row per word (the likeliest on top, then "all
+// other words"), a bar per temperature with its value after it, so every word reads whole, also on a phone. A
+// bar over 0 is never under 1% of the axis (a hot 1.5% on a 70% axis stays visible); the top-k / top-p cut-off
+// is a dashed line above the first word it removes. Drawn into `box` (the How tab's, or the quiz's).
 export function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}, box = $("#bars")) {
   const colours = app.settings.temperature_colours;
   const colour = (t) => colours[g(t)] ?? "#888";
   const values = dists.map((d) => [...d.probs, othersShare(d)]);
-  const ymax = Math.min(1, Math.max(...values.flat()) * 1.2 + 0.03);
+  const xmax = Math.min(1, Math.max(...values.flat()) * 1.05 + 0.01);
+  const step = [0.05, 0.1, 0.2, 0.25].find((s) => xmax / s <= 4.5) ?? 0.25; // 3 to 5 grid lines
   const cuts = new Set(dists.filter((d) => d.temperature > 0 && kept(d) < d.probs.length).map(kept));
   const cutName = [topK ? `top-k ${topK}` : "", topP < 1 ? `top-p ${topP}` : ""].filter(Boolean).join(" and ");
   const labels = [...dists[0].tokens.map((t, i) => tokenLabel(t, dists[0].words[i])), OTHERS];
   const bar = (d, p) => {
-    const h = p > 0 ? Math.max(100 * p / ymax, 1) : 0;
-    const value = p >= 0.01 ? (100 * p).toFixed(0) : p > 0 ? "<1" : "";
-    return `<div class="bar" style="height:${h.toFixed(2)}%;background:${colour(d.temperature)}" ` +
-      `title="T = ${g(d.temperature)}: ${percent(p)}"><span class="value">${value}</span></div>`;
+    const w = Math.max(p / xmax, 0.01);
+    // Under 1% goes unlabelled, as on the Gradio page: the bar is a sliver, and "the bars as numbers" holds it.
+    const value = p >= 0.01 ? `${(100 * p).toFixed(0)}%` : "";
+    if (p === 0) return '<div class="lane"></div>'; // cut off: no bar (the cut-off line says why)
+    return `<div class="lane" style="--w:${w.toFixed(4)}"><div class="bar" style="background:${colour(d.temperature)}" ` +
+      `title="T = ${g(d.temperature)}: ${percent(p)}"></div><span class="value">${value}</span></div>`;
   };
-  const groups = labels.map((t, i) => `<div class="group${i === labels.length - 1 ? " others" : ""}` +
-    `${cutName && cuts.has(i) ? " cut" : ""}" title="${escape(t)}">` + dists.map((d, k) => bar(d, values[k][i])).join("") + "</div>").join("");
-  const names = labels.map((t) => `<div>${escape(t)}</div>`).join("");
+  const rows = labels.map((t, i) => {
+    const line = i === labels.length - 1 ? '<div class="line others"></div>' : cutName && cuts.has(i) ? '<div class="line cut"></div>' : "";
+    return line + `<div class="word">${escape(t)}</div><div class="lanes" title="${escape(t)}">` +
+      dists.map((d, k) => bar(d, values[k][i])).join("") + "</div>";
+  }).join("");
+  const ticks = Array.from({ length: Math.floor(xmax / step + 1e-9) + 1 }, (_, k) =>
+    `<span style="left:${(100 * k * step / xmax).toFixed(2)}%">${Math.round(100 * k * step)}%</span>`).join("");
   const key = dists.map((d) => `<span><span class="swatch" style="background:${colour(d.temperature)}"></span>` +
     `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${entropyBits(d.entropy).toFixed(2)} bits)</span>`).join("") +
-    (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words right of the line are never drawn</span>` : "");
-  box.style.setProperty("--group", `${dists.length * 7}px`);
+    (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words below the line are never drawn</span>` : "");
+  box.style.setProperty("--grid", `${(100 * step / xmax).toFixed(3)}%`);
   box.innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
-    `<p class="scale">chance of coming next: the top of the box is ${percent(ymax)}, a line every ${percent(ymax / 4)}; ` +
-    `each bar's value in %</p><div class="plot">${groups}</div><div class="labels">${names}</div><div class="key">${key}</div>`;
+    `<div class="plot">${rows}<div></div><div class="axis">${ticks}</div></div>` +
+    `<p class="scale">chance of coming next</p><div class="key">${key}</div>`;
 }
 
 export async function feedOnly(app, prompt) { // for the bench: read a prompt, nothing shown

@@ -166,7 +166,7 @@ def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> dict:
         top_words = gr.Slider(1, MAX_TOP_WORDS, value=min(10, MAX_TOP_WORDS), step=1, precision=0, scale=1,
                               label="Words to show")
         show = gr.Button("Show the next-word chances", variant="primary", scale=1, elem_id="distribution-button")
-    plot = gr.Plot(label="The model's chances for the next word", show_label=False, elem_id="distribution-plot")
+    plot = gr.HTML(label="The model's chances for the next word", elem_id="distribution-plot")
     with gr.Row():  # the wide table (a column per temperature) gets the wide column
         with gr.Column(scale=3):
             probabilities = gr.Dataframe(interactive=False, label="The bars as numbers", elem_id="probability-table",

@@ -77,18 +77,16 @@ def page_settings(info: dict) -> dict:
     """assets/page/settings.json and what both pages show besides: prompts, texts, bar colours, the model's facts,
     the Whole texts tab."""
     from markdown_it import MarkdownIt
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
 
     import page_actions
+    import page_bars
     import page_format
     import page_wholetext
 
     settings = json.loads((PAGE / "settings.json").read_text(encoding="utf-8"))
     settings["prompts"] = page_format.load_prompts()  # the Gradio page's examples
-    cmap = colormaps["coolwarm"]  # the Gradio plot's bar colours (page_format.distribution_figure)
     choices = sorted({*settings["plot_temperature_choices"], *page_wholetext.TEMPERATURE_CHOICES})
-    settings["temperature_colours"] = {f"{t:g}": to_hex(cmap(min(t / 3, 1))) for t in choices}
+    settings["temperature_colours"] = {f"{t:g}": page_bars.colour(t) for t in choices}  # the Gradio page's
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     texts = {n: (PAGE / f"{n}.md").read_text(encoding="utf-8") for n in ("description", "explanation")}
     settings["texts"] = {**{n: md.render(text) for n, text in texts.items()},

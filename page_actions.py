@@ -181,10 +181,10 @@ class Actions:
         prompt = read_prompt(prompt, MAX_PROMPT_CHARS)
         notice_prompt(prompt, self.vocab)
         dists = self._next_words(prompt, sorted(set(temperatures)), top_words, top_k, top_p)
-        return (fmt.distribution_figure(dists, prompt, top_k, top_p), *fmt.distribution_tables(dists))
+        return (fmt.bars_html(dists, prompt, top_k, top_p), *fmt.distribution_tables(dists))
 
-    # Only the model's part runs in ZeroGPU's worker: its results (lists of words and numbers) pickle,
-    # a matplotlib figure does not. The prompt is read once: no words are written.
+    # Only the model's part runs in ZeroGPU's worker (its results, lists of words and numbers, pickle); the
+    # chart and the tables are made here. The prompt is read once: no words are written.
     @gpu(duration=gpu_seconds(0))
     @shown_to_user
     def _next_words(self, prompt, temperatures, top_words, top_k, top_p):

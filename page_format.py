@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 
 import lm
-from lm.text import EOS, is_break
-from page_plots import distribution_figure, others_share, training_figure  # noqa: F401 (app.py's fmt.*)
+from lm.text import is_break
+from page_bars import bars_html, others_share, token_label  # noqa: F401 (app.py's fmt.*)
+from page_plots import training_figure  # noqa: F401
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 SETTINGS = json.loads((ASSETS / "page" / "settings.json").read_text("utf-8"))
@@ -136,11 +137,6 @@ def palette_css() -> str:
     rules += [f":root[data-colour-by=rank] .w.r{i}, .swatch.r{i} {{ background: {c}; }}"
               for i, (_, _, c) in enumerate(RANK_BINS)]
     return "\n".join(rules) + "\n"
-
-
-def token_label(token: str, word: str | None = None) -> str:
-    """A next-word label: the word as shown ("Dorothy"), or "↵ (new line)" for the end of a paragraph."""
-    return "↵ (new line)" if token == EOS else word or token
 
 
 def format_number(x, digits: int = 2) -> str:

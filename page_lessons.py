@@ -87,8 +87,8 @@ class Quiz:
                 f"seed {hidden['seed']}. "
                 f"{answer.tell}\n\n{QUIZ['how_to_tell']} The bars show the model's chances for the word right "
                 "after the prompt at each of the three temperatures.")
-        figure = fmt.distribution_figure(self._bars(hidden["prompt"]), hidden["prompt"])
-        return text, figure, {**hidden, "revealed": True}
+        bars = fmt.bars_html(self._bars(hidden["prompt"]), hidden["prompt"])
+        return text, bars, {**hidden, "revealed": True}
 
 
 # ---------------------------------------------------------------------------------------- layout
@@ -164,7 +164,7 @@ def quiz_section(quiz: Quiz, prompt) -> None:
                          min_width=320, elem_id="quiz-guess")
         reveal = gr.Button("Reveal", variant="primary", scale=1, min_width=160, elem_id="quiz-reveal")
     verdict = gr.Markdown(elem_id="quiz-verdict")
-    bars = gr.Plot(label="The model's chances for the next word", show_label=False, elem_id="quiz-bars")
+    bars = gr.HTML(label="The model's chances for the next word", elem_id="quiz-bars")
     hidden = gr.State(None)  # the answer: kept on the server, per session, never sent to the browser
     new.click(quiz.new, inputs=prompt, outputs=[text, guess, verdict, bars, hidden], api_name="quiz_new",
               **MODEL_QUEUE)

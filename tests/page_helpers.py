@@ -56,3 +56,23 @@ def small_text(page, min_px: float, root: str = ".gradio-container .contain") ->
         }
         return small;
     }""", [min_px, root])
+
+
+# The next-word bars (draw.css) as laid out, on either page: each word's label whole and its full width, each
+# bar's value apart from the others, each bar as long as its chance (its lane is the axis), the cut-off line
+# above the first word removed.
+BARS_LAYOUT = """box => {
+  const r = (e) => e.getBoundingClientRect();
+  const words = [...box.querySelectorAll('.word')].map((w) => ({ text: w.innerText,
+    whole: w.scrollWidth <= w.clientWidth, inside: r(w).left >= r(box).left && r(w).right <= r(box).right }));
+  const values = [...box.querySelectorAll('.value')].filter((v) => v.innerText).map(r);
+  const overlaps = values.filter((a, i) => values.slice(i + 1).some((b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length;
+  const lanes = [...box.querySelectorAll('.lanes')].map((l) => [...l.querySelectorAll('.lane')].map((lane) => {
+    const bar = lane.querySelector('.bar');
+    return bar ? r(bar).width / r(lane).width : 0;
+  }));
+  const cut = box.querySelector('.line.cut');
+  return { words, overlaps, lanes, scrolls: box.scrollWidth > box.clientWidth,
+    cutBefore: cut ? cut.nextElementSibling.innerText : null };
+}"""

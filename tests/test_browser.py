@@ -182,13 +182,13 @@ def _wait_idle(page, *elem_ids):
 
 def test_temperature_plot_appears(page, shots):
     _open_tab(page, "How temperature works")  # opening the tab draws the plot for the current prompt
-    expect(page.locator("#distribution-plot img")).to_be_visible()
+    expect(page.locator("#distribution-plot .bars")).to_be_visible()
     expect(page.locator("#entropy-table")).to_contain_text("0.25")
     page.get_by_label("3", exact=True).check()  # one more temperature: the plot follows at once
     expect(page.locator("#probability-table")).to_contain_text("T = 3 (%)")
     page.locator("#distribution-button").click()
     _wait_idle(page, "distribution-plot", "entropy-table", "probability-table")
-    expect(page.locator("#distribution-plot img")).to_be_visible()
+    expect(page.locator("#distribution-plot .bars")).to_be_visible()
     _no_error_toast(page)
     page.screenshot(path=str(shots / "how-temperature-works.png"), full_page=True)
 

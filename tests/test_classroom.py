@@ -10,7 +10,7 @@ import time
 
 import pytest
 import test_browser
-from page_helpers import small_text
+from page_helpers import BARS_LAYOUT, small_text
 from playwright.sync_api import expect
 
 import app
@@ -116,7 +116,7 @@ def _words_broken(page, selector: str) -> list[str]:
 def test_no_table_or_plot_overflows(page, name):
     _fresh(page, VIEWPORTS[name])
     page.get_by_role("tab", name="How temperature works").click()
-    expect(page.locator("#distribution-plot img")).to_be_visible()
+    expect(page.locator("#distribution-plot .bars")).to_be_visible()
     for value in ("0 (greedy)", "3"):  # five temperatures: the widest "bars as numbers" table
         page.locator("#plot-temperatures").get_by_label(value, exact=True).check()
     expect(page.locator("#probability-table")).to_contain_text("T = 3 (%)")
@@ -124,6 +124,9 @@ def test_no_table_or_plot_overflows(page, name):
     page.wait_for_timeout(500)
     for selector in ("#probability-table", "#entropy-table", "#distribution-plot"):
         assert _outside(page, selector) == [], selector
+    bars = page.eval_on_selector("#distribution-plot .bars", BARS_LAYOUT)  # five lanes a word, at every width
+    assert all(w["whole"] and w["inside"] for w in bars["words"]) and bars["overlaps"] == 0, bars["words"]
+    assert not bars["scrolls"] and all(len(lanes) == 5 for lanes in bars["lanes"])
     assert "T = 3" in page.locator("#probability-table th").all_inner_texts()[-1]  # the last column is there
     page.get_by_role("tab", name="Side by side").click()
     page.locator("#preset-button").click()
@@ -276,7 +279,7 @@ def test_a_result_made_with_old_settings_is_marked(page):
     _write(page, "9")
     expect(page.locator(".stale-note:visible")).to_have_count(0)
     page.get_by_role("tab", name="How temperature works").click()
-    expect(page.locator("#distribution-plot img")).to_be_visible()
+    expect(page.locator("#distribution-plot .bars")).to_be_visible()
     test_browser._wait_idle(page, "distribution-plot")
     page.wait_for_timeout(500)  # page.js has seen the plot (it looks four times a second)
     page.locator("#examples button").filter(has_text="Once upon a time").first.click()  # a new prompt

@@ -363,7 +363,8 @@ def test_quiz_reveals_right_and_wrong_answers_truthfully(served, bundled):
         text, _, intro, bars = _call(client, prompt, api_name="/quiz_new")
         verdict, bars = _call(client, 0.3, api_name="/quiz_reveal")
         temperature, seed = _answer(verdict)
-        assert temperature in {c.temperature for c in QUIZ_CHOICES} and bars is not None  # the next-word bars
+        assert temperature in {c.temperature for c in QUIZ_CHOICES}
+        assert all(f"T = {c.temperature:g} (entropy" in bars for c in QUIZ_CHOICES)  # the next-word bars at all three
         # The reveal tells the truth: that temperature and seed write exactly the puzzle's text.
         assert text == lm.generate(*bundled, prompt, QUIZ["new_tokens"], temperature=temperature, seed=seed,
                                    stop_at_eos=False).text

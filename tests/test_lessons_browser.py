@@ -112,7 +112,7 @@ def test_quiz_round_and_the_lessons_tab_at_three_sizes(browser, url, shots):
         page.locator("#quiz-guess label").first.click()
         page.locator("#quiz-reveal").click()
         expect(page.locator("#quiz-verdict")).to_contain_text(re.compile(r"Right!|Not this time"))
-        expect(page.locator("#quiz-bars")).to_be_visible()
+        expect(page.locator("#quiz-bars .bars .lanes").first).to_be_visible()
         _no_error_toast(page)
         page.screenshot(path=str(shots / f"lessons-{name}.png"), full_page=True)
         page.close()

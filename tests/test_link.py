@@ -250,7 +250,7 @@ def test_a_how_link_draws_its_temperatures(open_page, url):
     expect(page.get_by_role("tab", name="How temperature works")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#probability-table")).to_contain_text("T = 3 (%)")
     expect(page.locator("#probability-table")).to_contain_text("T = 0 (%)")
-    expect(page.locator("#distribution-plot img")).to_be_visible()
+    expect(page.locator("#distribution-plot .bars")).to_be_visible()
     assert page.locator("#probability-table").inner_text().count("T = ") == 2  # only the link's two
 
 

@@ -2,6 +2,7 @@
 test_browser). Known answers for the numbers a student reads; oracles for the plots (their data)."""
 
 import math
+import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lm  # noqa: E402
+import page_bars  # noqa: E402
 import page_format as fmt  # noqa: E402
 import page_plots  # noqa: E402
 from lm import card  # noqa: E402
@@ -140,23 +142,44 @@ def test_the_tables_add_up_to_100_and_say_about_n_words():
     assert entropy == [[0.0, 0.0, "1"], [0.5, 0.75, "about 2"], [2.0, 3.0, "8"]]
 
 
+def _rows(html: str) -> list[tuple[str, list[float | None], list[str]]]:
+    """The bars' rows: (label, each lane's bar length as a share of the axis or None for no bar, the values)."""
+    row = (r'<div class="word">(.*?)</div><div class="lanes"[^>]*>(.*?)</div></div>'
+           r'(?=<div class="(?:word|line)|<div></div>)')  # up to the next row, line or the axis
+    rows = re.findall(row, html)
+    out = []
+    for label, lanes in rows:
+        lane = r'<div class="lane"(?: style="--w:([\d.]+)")?>(?:<div class="bar".*?<span class="value">(.*?)</span>)?'
+        parts = re.findall(lane, lanes)
+        out.append((label, [float(w) if w else None for w, _ in parts], [v for _, v in parts]))
+    return out
+
+
 def test_the_bars_hold_all_other_words_a_visible_hot_bar_and_the_cut_off():
     dists = _dists()
-    fig = page_plots.distribution_figure(dists, "the owl", top_k=3)
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()][-2:] == ["Fox", "all other words"]
-    heights = [[b.get_width() for b in c] for c in ax.containers]  # one container of bars per temperature (lying down)
-    assert heights[0][-1] == pytest.approx(1 - 0.915) and heights[1][-1] == pytest.approx(0.5)
-    ymax = 0.6
-    assert heights[0][2] >= ymax / 100 and heights[0][3] == 0  # 1.5% drawn at least 1% of the axis; 0 stays 0
-    values = [t.get_text() for t in ax.texts]
-    assert "60%" in values and "2%" in values  # each bar's value is written beside it
-    cuts = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert len(cuts) == 1 and cuts[0].get_ydata()[0] == pytest.approx(2.5)  # after the 3 words T = 0.5 keeps
-    # 640 px wide, shown ~310 px wide on a phone: words at 17 pt (24 px) read at ~11 px there.
-    assert fig.get_size_inches()[0] * fig.dpi <= 640 and all(t.get_fontsize() >= 17 for t in ax.get_yticklabels())
-    no_cut = page_plots.distribution_figure(dists, "the owl")
-    assert not [line for line in no_cut.axes[0].lines if line.get_linestyle() == "--"]
+    html = page_bars.bars_html(dists, "the owl", top_k=3)
+    rows = _rows(html)
+    assert [r[0] for r in rows] == ["the", "a", "↵ (new line)", "Fox", "all other words"]  # display forms
+    xmax = 0.6 * 1.05 + 0.01  # the longest bar (60%) nearly fills the axis; its value goes after it
+    assert rows[0][1] == pytest.approx([0.6 / xmax, 0.2 / xmax], abs=1e-4) and rows[0][2] == ["60%", "20%"]
+    assert rows[2][1][0] == pytest.approx(0.015 / xmax, abs=1e-4) and rows[2][2][0] == "2%"  # 1.5%, written
+    assert rows[3][1][0] is None  # 0 (cut off by top-k 3 at T = 0.5): no bar
+    assert rows[4][1] == pytest.approx([0.085 / xmax, 0.5 / xmax], abs=1e-4)  # all other words: each adds up to 100%
+    assert html.count('class="line cut"') == 1 and html.index('class="line cut"') < html.index(">Fox<")
+    assert "top-k 3: words below the line are never drawn" in html
+    assert 'class="line cut"' not in page_bars.bars_html(dists, "the owl")  # no cut-off, no line
+    tiny = [lm.Distribution(1.0, ["a", "b"], [0.995, 0.004], 0.05, ["a", "b"])]
+    label, lengths, values = _rows(page_bars.bars_html(tiny, "x"))[1]
+    assert label == "b" and lengths == [0.01] and values == [""]  # 0.4%: drawn at 1% of the axis, unlabelled
+    assert "What might come after “... six words of a long prompt”" in page_bars.bars_html(
+        dists, "here are many words: six words of a long prompt")
+
+
+def test_the_bars_escape_what_they_show():
+    d = lm.Distribution(1.0, ["<b>", "&"], [0.5, 0.25], 1.5, ['<b>"x"', "&"])
+    html = page_bars.bars_html([d], "the <i>owl</i>")
+    assert "<b>" not in html and "<i>" not in html
+    assert '&lt;b&gt;&quot;x&quot;' in html and ">&amp;<" in html and "“The &lt;i&gt;owl&lt;/i&gt;”" in html
 
 
 def test_the_training_curve_is_perplexity_per_epoch_with_no_learning_rate_panel():

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import lm  # noqa: E402
 from tests.node_helpers import js, node  # noqa: E402
-from tests.page_helpers import small_text  # noqa: E402
+from tests.page_helpers import BARS_LAYOUT, small_text  # noqa: E402
 from tests.web_helpers import offline_context as _offline_context  # noqa: E402
 from tests.web_helpers import open_page as _open  # noqa: E402
 from tests.web_helpers import write as _write  # noqa: E402
@@ -245,23 +245,35 @@ def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled
     context.close()
 
 
-# The How tab's bars as laid out: each word's label whole and its full width, each bar's value apart from the
-# others, each bar as long as its chance (its lane is the axis), the cut-off line above the first word removed.
-BARS_LAYOUT = """box => {
-  const r = (e) => e.getBoundingClientRect();
-  const words = [...box.querySelectorAll('.word')].map((w) => ({ text: w.innerText,
-    whole: w.scrollWidth <= w.clientWidth, inside: r(w).left >= r(box).left && r(w).right <= r(box).right }));
-  const values = [...box.querySelectorAll('.value')].filter((v) => v.innerText).map(r);
-  const overlaps = values.filter((a, i) => values.slice(i + 1).some((b) =>
-    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length;
-  const lanes = [...box.querySelectorAll('.lanes')].map((l) => [...l.querySelectorAll('.lane')].map((lane) => {
-    const bar = lane.querySelector('.bar');
-    return bar ? r(bar).width / r(lane).width : 0;
-  }));
-  const cut = box.querySelector('.line.cut');
-  return { words, overlaps, lanes, scrolls: box.scrollWidth > box.clientWidth,
-    cutBefore: cut ? cut.nextElementSibling.innerText : null };
-}"""
+BARS_JS = """
+import { barsHtml } from "%s";
+const cases = JSON.parse(process.argv[1]);
+console.log(JSON.stringify(cases.map((c) => barsHtml(c.dists, c.tail, c.colours, c.cut))));
+"""
+BARS_CASES = [  # (temperatures and probabilities of the shown words, words, top-k, top-p)
+    ([(0.25, [0.67, 0.29, 0.0358, 0.0009]), (1.0, [0.17, 0.14, 0.08, 0.03]), (2.0, [0.0137, 0.0124, 0.0095, 0.006])],
+     ["he", "the", "<eos>", "Dorothy"], 0, 1),
+    ([(0.0, [1.0, 0.0, 0.0]), (0.5, [0.6, 0.3, 0.0]), (1.5, [0.5, 0.25, 0.125])], ["<b>", '"x"', "&"], 2, 1),
+    ([(0.8, [0.45, 0.35, 0.0, 0.0]), (3.0, [0.004, 0.003, 0.002, 0.001])], ["a", "b", "c", "d"], 0, 0.9),
+]
+
+
+def test_the_bars_are_the_same_html_on_both_pages():
+    """bars.js (the static page) and page_bars.bars_html (the Gradio page) write the same chart; draw.css draws it."""
+    import page_bars
+
+    cases, expected = [], []
+    for dists, words, top_k, top_p in BARS_CASES:
+        # tokens as the vocabulary has them ("<eos>" too), words as shown; greedy's entropy a float's -0.001
+        ds = [lm.Distribution(t, [w.lower() for w in words], probs, 1.7 * t - 0.001, words) for t, probs in dists]
+        prompt = "The lion was afraid, but"
+        colours = {f"{d.temperature:g}": page_bars.colour(d.temperature) for d in ds}
+        cases.append({"dists": [vars(d) for d in ds], "tail": page_bars.prompt_tail(prompt), "colours": colours,
+                      "cut": {"topK": top_k, "topP": top_p}})
+        expected.append(page_bars.bars_html(ds, prompt, top_k or None, top_p if top_p < 1 else None))
+    got = json.loads(node(BARS_JS % js("bars.js"), json.dumps(cases)))
+    assert got == expected
+    assert "↵ (new line)" in got[0] and "top-k 2" in got[1] and "top-p 0.9" in got[2]  # each case says its own
 
 
 @pytest.mark.parametrize("width", [375, 1280])

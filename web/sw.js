@@ -3,7 +3,7 @@
 // (web/ served as it is) asks the network first and falls back on the cache.
 const VERSION = "dev";
 const CACHE = `lm-web-${VERSION}`;
-const SHELL = ["./", "index.html", "style.css", "js/page.js", "js/controls.js", "js/generate.js", "js/input.js",
+const SHELL = ["./", "index.html", "style.css", "js/page.js", "js/bars.js", "js/controls.js", "js/generate.js", "js/input.js",
   "js/inspect.js", "js/lessons.js", "js/link.js", "js/model.js", "js/sampler.js", "js/sampler-tab.js", "js/text.js",
   "js/tokenizer.js", "js/views.js", "js/ngrams.js", "js/textstats.js", "js/wholetext.js", "js/wholetext-view.js", "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.mjs", "model/manifest.json",
   "model/draw.css"];

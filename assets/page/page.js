@@ -85,7 +85,7 @@ function classroomPage() {
       sig: ["#preset-seed", "#preset-table"],
       inputs: [["#prompt", "prompt"], ["#seed", "seed"], ["#compare-tokens", "new tokens"]] },
     { output: "#distribution-plot", button: null, again: "press Show the next-word chances",
-      sig: ["#distribution-plot img"], inputs: [["#prompt", "prompt"]] },
+      sig: ["#distribution-plot .bars"], inputs: [["#prompt", "prompt"]] },
   ];
 
   function valueOf(selector) {

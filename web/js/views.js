@@ -1,12 +1,13 @@
 // What the page's buttons do, tab by tab, over the model in the browser (as app.py's Actions).
 
-import { $, Slider, aboutWords, breathe, checkedTemperatures, entropyBits, escape, fill, percent, showMessage,
+import { $, Slider, aboutWords, breathe, checkedTemperatures, entropyBits, fill, percent, showMessage,
   wordSpan } from "./controls.js";
+import { OTHERS, barsHtml, othersShare, tokenLabel } from "./bars.js";
 import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { inspectorHtml } from "./inspect.js";
 import { checkTemperature } from "./sampler.js";
-import { Detokenizer, EOS } from "./text.js";
+import { Detokenizer } from "./text.js";
 
 export const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
 
@@ -173,15 +174,6 @@ export async function showDistribution(app, ui) {
       [OTHERS, ...dists.map((d) => (100 * othersShare(d)).toFixed(2))]]);
 }
 
-const OTHERS = "all other words";
-const othersShare = (d) => { // page_plots.others_share: what makes the bars add up to 100%
-  const rest = 1 - d.probs.reduce((a, b) => a + b, 0);
-  return rest > 1e-6 ? rest : 0;
-};
-const kept = (d) => { const i = d.probs.findIndex((p) => p === 0); return i < 0 ? d.probs.length : i; };
-
-const tokenLabel = (t, word) => (t === EOS ? "↵ (new line)" : word); // page_format.token_label
-
 function promptTail(app, prompt) { // page_plots._prompt_tail: the last six words as the tokenizer reads them
   const plain = { form: (t, capital) => { const w = t === "i" ? "I" : t; return capital ? w.charAt(0).toUpperCase() + w.slice(1) : w; } };
   const d = new Detokenizer(plain);
@@ -190,41 +182,9 @@ function promptTail(app, prompt) { // page_plots._prompt_tail: the last six word
   return tail ? (words.length > 6 ? "... " : "") + tail : "(a new line)";
 }
 
-// page_plots.distribution_figure in HTML, lying down as it does: a row per word (the likeliest on top, then "all
-// other words"), a bar per temperature with its value after it, so every word reads whole, also on a phone. A
-// bar over 0 is never under 1% of the axis (a hot 1.5% on a 70% axis stays visible); the top-k / top-p cut-off
-// is a dashed line above the first word it removes. Drawn into `box` (the How tab's, or the quiz's).
-export function drawBars(app, dists, prompt, { topK = 0, topP = 1 } = {}, box = $("#bars")) {
-  const colours = app.settings.temperature_colours;
-  const colour = (t) => colours[g(t)] ?? "#888";
-  const values = dists.map((d) => [...d.probs, othersShare(d)]);
-  const xmax = Math.min(1, Math.max(...values.flat()) * 1.05 + 0.01);
-  const step = [0.05, 0.1, 0.2, 0.25].find((s) => xmax / s <= 4.5) ?? 0.25; // 3 to 5 grid lines
-  const cuts = new Set(dists.filter((d) => d.temperature > 0 && kept(d) < d.probs.length).map(kept));
-  const cutName = [topK ? `top-k ${topK}` : "", topP < 1 ? `top-p ${topP}` : ""].filter(Boolean).join(" and ");
-  const labels = [...dists[0].tokens.map((t, i) => tokenLabel(t, dists[0].words[i])), OTHERS];
-  const bar = (d, p) => {
-    const w = Math.max(p / xmax, 0.01);
-    // Under 1% goes unlabelled, as on the Gradio page: the bar is a sliver, and "the bars as numbers" holds it.
-    const value = p >= 0.01 ? `${(100 * p).toFixed(0)}%` : "";
-    if (p === 0) return '<div class="lane"></div>'; // cut off: no bar (the cut-off line says why)
-    return `<div class="lane" style="--w:${w.toFixed(4)}"><div class="bar" style="background:${colour(d.temperature)}" ` +
-      `title="T = ${g(d.temperature)}: ${percent(p)}"></div><span class="value">${value}</span></div>`;
-  };
-  const rows = labels.map((t, i) => {
-    const line = i === labels.length - 1 ? '<div class="line others"></div>' : cutName && cuts.has(i) ? '<div class="line cut"></div>' : "";
-    return line + `<div class="word">${escape(t)}</div><div class="lanes" title="${escape(t)}">` +
-      dists.map((d, k) => bar(d, values[k][i])).join("") + "</div>";
-  }).join("");
-  const ticks = Array.from({ length: Math.floor(xmax / step + 1e-9) + 1 }, (_, k) =>
-    `<span style="left:${(100 * k * step / xmax).toFixed(2)}%">${Math.round(100 * k * step)}%</span>`).join("");
-  const key = dists.map((d) => `<span><span class="swatch" style="background:${colour(d.temperature)}"></span>` +
-    `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${entropyBits(d.entropy).toFixed(2)} bits)</span>`).join("") +
-    (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words below the line are never drawn</span>` : "");
-  box.style.setProperty("--grid", `${(100 * step / xmax).toFixed(3)}%`);
-  box.innerHTML = `<p class="title">What might come after “${escape(promptTail(app, prompt))}”</p>` +
-    `<div class="plot">${rows}<div></div><div class="axis">${ticks}</div></div>` +
-    `<p class="scale">chance of coming next</p><div class="key">${key}</div>`;
+// The next-word bars (bars.js) into `box`: the How tab's, or the quiz's.
+export function drawBars(app, dists, prompt, cut = {}, box = $("#bars")) {
+  box.innerHTML = barsHtml(dists, promptTail(app, prompt), app.settings.temperature_colours, cut);
 }
 
 export async function feedOnly(app, prompt) { // for the bench: read a prompt, nothing shown

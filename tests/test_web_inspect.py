@@ -9,7 +9,8 @@ import pytest
 
 import lm
 import lm.stepping
-from page_format import EOS, token_label
+from lm.text import EOS
+from page_format import token_label
 from page_strip import inspector_html
 from tests.web_helpers import geometry, laid_out, offline_context, open_page, write
 

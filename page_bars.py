@@ -33,10 +33,9 @@ def colour(t: float) -> str:
 
 
 def prompt_tail(prompt: str) -> str:
-    """The prompt's last six words as the tokenizer reads them, for the chart's heading."""
-    words = lm.detokenize(lm.tokenize(prompt)).split()
-    tail = " ".join(words[-6:])
-    return ("... " if len(words) > 6 else "") + tail if tail else "(a new line)"
+    """The heading's words: the prompt's last six, as the student typed them ("Scarecrow", not "scarecrow")."""
+    words = prompt.split()
+    return ("... " if len(words) > 6 else "") + " ".join(words[-6:]) if words else "(a new line)"
 
 
 def token_label(token: str, word: str | None = None) -> str:

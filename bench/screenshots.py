@@ -92,6 +92,17 @@ def inspect_a_word(page) -> None:
     page.evaluate("document.querySelector('#story-colours').scrollIntoView({block: 'start'})")
 
 
+def how_temperature_works(page) -> None:
+    """How temperature works on its defaults: the next-word bars at three temperatures, then their numbers."""
+    from playwright.sync_api import expect
+
+    page.locator("#prompt textarea").fill(PROMPT)
+    page.get_by_role("tab", name="How temperature works").click()
+    expect(page.locator("#distribution-plot .bars")).to_contain_text("forest, and", timeout=60_000)
+    page.wait_for_timeout(800)
+    page.evaluate("document.querySelector('#distribution-plot').scrollIntoView({block: 'start'})")
+
+
 def lesson(page) -> None:
     """Lesson 4 (same dice, different temperature) clicked: its notice above Side by side, the columns written."""
     from playwright.sync_api import expect
@@ -120,6 +131,7 @@ MODE_SHOTS = [  # file, viewport, what to do: the teaching modes, each as a stud
     ("screenshot-sampler-phone.png", {"width": 375, "height": 800}, be_the_sampler),
     ("screenshot-whole-texts.png", {"width": 1280, "height": 1500}, whole_texts),
     ("screenshot-inspect.png", {"width": 1280, "height": 1000}, inspect_a_word),
+    ("screenshot-how-phone.png", {"width": 375, "height": 800}, how_temperature_works),
     ("screenshot-lessons.png", {"width": 1280, "height": 900}, lesson),
     ("screenshot-link.png", {"width": 1280, "height": 900}, shared_link),
 ]

@@ -179,7 +179,7 @@ def test_the_bars_escape_what_they_show():
     d = lm.Distribution(1.0, ["<b>", "&"], [0.5, 0.25], 1.5, ['<b>"x"', "&"])
     html = page_bars.bars_html([d], "the <i>owl</i>")
     assert "<b>" not in html and "<i>" not in html
-    assert '&lt;b&gt;&quot;x&quot;' in html and ">&amp;<" in html and "“The &lt;i&gt;owl&lt;/i&gt;”" in html
+    assert '&lt;b&gt;&quot;x&quot;' in html and ">&amp;<" in html and "“the &lt;i&gt;owl&lt;/i&gt;”" in html  # as typed
 
 
 def test_the_training_curve_is_perplexity_per_epoch_with_no_learning_rate_panel():

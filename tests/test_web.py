@@ -248,7 +248,7 @@ def test_words_are_coloured_and_told_as_on_the_gradio_page(browser, url, bundled
 BARS_JS = """
 import { barsHtml } from "%s";
 const cases = JSON.parse(process.argv[1]);
-console.log(JSON.stringify(cases.map((c) => barsHtml(c.dists, c.tail, c.colours, c.cut))));
+console.log(JSON.stringify(cases.map((c) => barsHtml(c.dists, c.prompt, c.colours, c.cut))));
 """
 BARS_CASES = [  # (temperatures and probabilities of the shown words, words, top-k, top-p)
     ([(0.25, [0.67, 0.29, 0.0358, 0.0009]), (1.0, [0.17, 0.14, 0.08, 0.03]), (2.0, [0.0137, 0.0124, 0.0095, 0.006])],
@@ -263,17 +263,19 @@ def test_the_bars_are_the_same_html_on_both_pages():
     import page_bars
 
     cases, expected = [], []
-    for dists, words, top_k, top_p in BARS_CASES:
+    prompts = ["The Scarecrow walked into the forest, and", "  one two\tthree\nfour five six seven <i>  ", ""]
+    for (dists, words, top_k, top_p), prompt in zip(BARS_CASES, prompts):
         # tokens as the vocabulary has them ("<eos>" too), words as shown; greedy's entropy a float's -0.001
         ds = [lm.Distribution(t, [w.lower() for w in words], probs, 1.7 * t - 0.001, words) for t, probs in dists]
-        prompt = "The lion was afraid, but"
         colours = {f"{d.temperature:g}": page_bars.colour(d.temperature) for d in ds}
-        cases.append({"dists": [vars(d) for d in ds], "tail": page_bars.prompt_tail(prompt), "colours": colours,
+        cases.append({"dists": [vars(d) for d in ds], "prompt": prompt, "colours": colours,
                       "cut": {"topK": top_k, "topP": top_p}})
         expected.append(page_bars.bars_html(ds, prompt, top_k or None, top_p if top_p < 1 else None))
     got = json.loads(node(BARS_JS % js("bars.js"), json.dumps(cases)))
     assert got == expected
     assert "↵ (new line)" in got[0] and "top-k 2" in got[1] and "top-p 0.9" in got[2]  # each case says its own
+    assert "“... Scarecrow walked into the forest, and”" in got[0]  # the last six words, as typed
+    assert "“... three four five six seven &lt;i&gt;”" in got[1] and "“(a new line)”" in got[2]
 
 
 @pytest.mark.parametrize("width", [375, 1280])

@@ -17,8 +17,14 @@ export const othersShare = (d) => { // page_plots.others_share: what makes the b
 const kept = (d) => { const i = d.probs.findIndex((p) => p === 0); return i < 0 ? d.probs.length : i; };
 export const tokenLabel = (t, word) => (t === EOS ? "↵ (new line)" : word); // page_format.token_label
 
-// dists: [{temperature, tokens, words, probs, entropy (bits)}]; tail: the prompt's last words; colours: by g(t).
-export function barsHtml(dists, tail, colours, { topK = 0, topP = 1 } = {}) {
+// The heading's words: the prompt's last six, as the student typed them.
+export function promptTail(prompt) {
+  const words = prompt.split(/\s+/).filter(Boolean);
+  return words.length ? (words.length > 6 ? "... " : "") + words.slice(-6).join(" ") : "(a new line)";
+}
+
+// dists: [{temperature, tokens, words, probs, entropy (bits)}] after `prompt`; colours: by g(t).
+export function barsHtml(dists, prompt, colours, { topK = 0, topP = 1 } = {}) {
   const colour = (t) => colours[g(t)] ?? "#888";
   const values = dists.map((d) => [...d.probs, othersShare(d)]);
   const xmax = Math.min(1, Math.max(...values.flat()) * 1.05 + 0.01);
@@ -45,7 +51,7 @@ export function barsHtml(dists, tail, colours, { topK = 0, topP = 1 } = {}) {
     `T = ${d.temperature === 0 ? "0 (greedy)" : g(d.temperature)} (entropy ${Math.max(0, d.entropy).toFixed(2)} bits)</span>`).join("") +
     (cutName && cuts.size ? `<span><span class="cut-key"></span>${cutName}: words below the line are never drawn</span>` : "");
   return `<div class="bars" style="--grid:${(100 * step / xmax).toFixed(3)}%">` +
-    `<p class="title">What might come after “${escape(tail)}”</p>` +
+    `<p class="title">What might come after “${escape(promptTail(prompt))}”</p>` +
     `<div class="plot">${rows}<div></div><div class="axis">${ticks}</div></div>` +
     `<p class="scale">chance of coming next</p><div class="key">${key}</div></div>`;
 }

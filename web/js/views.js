@@ -7,7 +7,6 @@ import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { inspectorHtml } from "./inspect.js";
 import { checkTemperature } from "./sampler.js";
-import { Detokenizer } from "./text.js";
 
 export const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
 
@@ -174,17 +173,9 @@ export async function showDistribution(app, ui) {
       [OTHERS, ...dists.map((d) => (100 * othersShare(d)).toFixed(2))]]);
 }
 
-function promptTail(app, prompt) { // page_plots._prompt_tail: the last six words as the tokenizer reads them
-  const plain = { form: (t, capital) => { const w = t === "i" ? "I" : t; return capital ? w.charAt(0).toUpperCase() + w.slice(1) : w; } };
-  const d = new Detokenizer(plain);
-  const words = app.tokenizer.tokenize(prompt).map((t) => d.piece(t)).join("").split(/\s+/).filter(Boolean);
-  const tail = words.slice(-6).join(" ");
-  return tail ? (words.length > 6 ? "... " : "") + tail : "(a new line)";
-}
-
 // The next-word bars (bars.js) into `box`: the How tab's, or the quiz's.
 export function drawBars(app, dists, prompt, cut = {}, box = $("#bars")) {
-  box.innerHTML = barsHtml(dists, promptTail(app, prompt), app.settings.temperature_colours, cut);
+  box.innerHTML = barsHtml(dists, prompt, app.settings.temperature_colours, cut);
 }
 
 export async function feedOnly(app, prompt) { // for the bench: read a prompt, nothing shown

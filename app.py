@@ -186,9 +186,8 @@ def how_tab(actions: Actions, prompt, tab: gr.Tab, cut: tuple) -> dict:
 def model_tab(info: dict) -> None:
     gr.Markdown(fmt.model_markdown(info), elem_id="model-info")
     if info.get("history"):  # a student's curve: perplexity per epoch (the card's curve adds the learning rate)
-        for phone, elem_id in [(False, "training-curve"), (True, "training-curve-phone")]:  # style.css shows one
-            gr.Plot(fmt.training_figure(info["history"], phone), label="Training curve", show_label=False,
-                    elem_id=elem_id)
+        for phone, name in [(False, "training-curve"), (True, "training-curve-phone")]:  # style.css shows one
+            gr.Plot(fmt.training_figure(info["history"], phone), label="Training curve", show_label=False, elem_id=name)
     elif info.get("training_curve"):
         gr.Image(value=info["training_curve"], label="Training curve", interactive=False, height=380)
     facts = {k: v for k, v in info.items() if k not in ("history", "training_curve")}

@@ -8,7 +8,7 @@ import { escape } from "./controls.js";
 import { EOS } from "./text.js";
 
 export const OTHERS = "all other words";
-const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
+export const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
 
 export const othersShare = (d) => { // page_plots.others_share: what makes the bars add up to 100%
   const rest = 1 - d.probs.reduce((a, b) => a + b, 0);

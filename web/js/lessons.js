@@ -3,10 +3,11 @@
 // and presses its button. The quiz keeps its temperature in this page's memory until Reveal (there is no
 // server to keep it on: a student who opens the developer tools can find it).
 
+import { g } from "./bars.js";
 import { $, checkTemperatures, escape } from "./controls.js";
 import { nextTokenDistribution, stream } from "./generate.js";
 import { UserError, randomSeed } from "./input.js";
-import { compare, drawBars, g, readSharedPrompt, write } from "./views.js";
+import { compare, drawBars, readSharedPrompt, write } from "./views.js";
 import { wholeTexts } from "./wholetext.js";
 
 function randomBelow(n) { // an index nobody can predict, as page_lessons' SystemRandom

@@ -2,13 +2,11 @@
 
 import { $, Slider, aboutWords, breathe, checkedTemperatures, entropyBits, fill, percent, showMessage,
   wordSpan } from "./controls.js";
-import { OTHERS, barsHtml, othersShare, tokenLabel } from "./bars.js";
+import { OTHERS, barsHtml, g, othersShare, tokenLabel } from "./bars.js";
 import { nextTokenDistribution, readPrompt as feedPrompt, stream, sweep } from "./generate.js";
 import { UserError, promptNotice, readPrompt, readSeed } from "./input.js";
 import { inspectorHtml } from "./inspect.js";
 import { checkTemperature } from "./sampler.js";
-
-export const g = (t) => String(t); // Python's f"{t:g}" for the page's temperatures
 
 // The shared prompt, checked, with its notice (an empty prompt, unknown words) shown.
 export function readSharedPrompt(app) {
